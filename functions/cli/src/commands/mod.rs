@@ -1,0 +1,11 @@
+pub mod generate;
+pub mod parse;
+
+/// A reader that went away (`logpipe generate | head`) is not an error.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

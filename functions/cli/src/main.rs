@@ -1,0 +1,37 @@
+//! `logpipe`: the pipeline's library from the command line.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Generate, parse and index web access logs, locally or against AWS.
+#[derive(Debug, Parser)]
+#[command(name = "logpipe", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Generate(commands::generate::Args),
+    Parse(commands::parse::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Generate(args) => commands::generate::run(args),
+        Command::Parse(args) => commands::parse::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) if commands::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("logpipe: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Lines per second on one core: parse+normalise, generate+format, documents.
+//!
+//! `cargo bench -p logpipe --bench lines`; the README quotes the results.
+
+use std::hint::black_box;
+
+use chrono::{FixedOffset, NaiveDateTime};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use logpipe::parse::general;
+use logpipe::{
+    BulkBody, Document, Generator, GeneratorConfig, KafkaCoordinates, LineFormat, LineWriter,
+    parse_line,
+};
+
+const LINES: usize = 10_000;
+
+fn config() -> GeneratorConfig {
+    GeneratorConfig {
+        seed: Some(7),
+        start: NaiveDateTime::parse_from_str("2026-01-21T22:23:40", "%Y-%m-%dT%H:%M:%S").ok(),
+        ..GeneratorConfig::default()
+    }
+}
+
+fn lines(config: GeneratorConfig, format: LineFormat) -> Vec<String> {
+    let mut writer = LineWriter::new(format);
+    Generator::new(config)
+        .take(LINES)
+        .map(|record| {
+            let mut out = Vec::new();
+            writer.write(&record, &mut out);
+            String::from_utf8(out).expect("generated lines are UTF-8")
+        })
+        .collect()
+}
+
+fn parse(c: &mut Criterion) {
+    let original = lines(config(), LineFormat::Original);
+    let combined = lines(
+        GeneratorConfig {
+            utc_offset: FixedOffset::east_opt(3600),
+            ..config()
+        },
+        LineFormat::Combined,
+    );
+    let mut group = c.benchmark_group("parse+normalise");
+    group.throughput(Throughput::Elements(LINES as u64));
+    group.bench_function("original format (fast path)", |b| {
+        b.iter(|| {
+            for line in &original {
+                black_box(parse_line(black_box(line)).ok());
+            }
+        })
+    });
+    group.bench_function("original format (regex)", |b| {
+        b.iter(|| {
+            for line in &original {
+                black_box(general::parse(black_box(line)).ok());
+            }
+        })
+    });
+    group.bench_function("combined log format (regex)", |b| {
+        b.iter(|| {
+            for line in &combined {
+                black_box(parse_line(black_box(line)).ok());
+            }
+        })
+    });
+    group.finish();
+}
+
+fn generate(c: &mut Criterion) {
+    let mut group = c.benchmark_group("generate+format");
+    group.throughput(Throughput::Elements(LINES as u64));
+    for (name, config) in [
+        ("original", config()),
+        (
+            "realistic",
+            GeneratorConfig {
+                seed: Some(7),
+                ..GeneratorConfig::realistic()
+            },
+        ),
+    ] {
+        let mut generator = Generator::new(config);
+        let mut writer = LineWriter::new(LineFormat::Original);
+        let mut out = Vec::with_capacity(LINES * 200);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                out.clear();
+                for _ in 0..LINES {
+                    writer.write(&generator.record(), &mut out);
+                    out.push(b'\n');
+                }
+                black_box(out.len())
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bulk(c: &mut Criterion) {
+    let original = lines(config(), LineFormat::Original);
+    let mut group = c.benchmark_group("parse+bulk body");
+    group.throughput(Throughput::Elements(LINES as u64));
+    group.bench_function("original format", |b| {
+        b.iter(|| {
+            let mut body = BulkBody::new();
+            for (offset, line) in original.iter().enumerate() {
+                let record = parse_line(line).expect("generated lines parse");
+                let kafka = KafkaCoordinates {
+                    topic: "billion_website_logs".into(),
+                    partition: 0,
+                    offset: offset as i64,
+                };
+                let doc = Document {
+                    record: &record,
+                    kafka: Some(&kafka),
+                };
+                body.push_create("billion_website_logs", &kafka.document_id(), &doc)
+                    .expect("documents serialize");
+            }
+            black_box(body.byte_len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse, generate, bulk);
+criterion_main!(benches);

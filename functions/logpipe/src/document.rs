@@ -1,0 +1,174 @@
+//! Elasticsearch documents and `_bulk` request bodies.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+use crate::record::AccessLog;
+
+/// Where a record came from in Kafka; also what makes its document id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KafkaCoordinates<'a> {
+    pub topic: Cow<'a, str>,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl KafkaCoordinates<'_> {
+    /// `{topic}-{partition}-{offset}`: the same record always gets the same
+    /// id, so a redelivered record cannot be indexed twice (DESIGN.md §3).
+    pub fn document_id(&self) -> String {
+        format!("{}-{}-{}", self.topic, self.partition, self.offset)
+    }
+}
+
+/// A record as indexed: its fields, plus `kafka.*` when it came from Kafka.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Document<'r, 'a> {
+    #[serde(flatten)]
+    pub record: &'r AccessLog<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<&'r KafkaCoordinates<'a>>,
+}
+
+/// An NDJSON `_bulk` body of `create` actions.
+///
+/// `create` (not `index`) so that a replayed record answers `409` instead of
+/// overwriting: with deterministic ids that makes retries idempotent.
+#[derive(Debug, Clone, Default)]
+pub struct BulkBody {
+    ndjson: Vec<u8>,
+    actions: usize,
+}
+
+#[derive(Serialize)]
+struct CreateAction<'a> {
+    create: ActionTarget<'a>,
+}
+
+#[derive(Serialize)]
+struct ActionTarget<'a> {
+    #[serde(rename = "_index")]
+    index: &'a str,
+    #[serde(rename = "_id")]
+    id: &'a str,
+}
+
+impl BulkBody {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends `{"create":{"_index":…,"_id":…}}` and the document.
+    pub fn push_create<T: Serialize>(
+        &mut self,
+        index: &str,
+        id: &str,
+        document: &T,
+    ) -> Result<(), serde_json::Error> {
+        let rollback = self.ndjson.len();
+        let action = CreateAction {
+            create: ActionTarget { index, id },
+        };
+        let written = serde_json::to_writer(&mut self.ndjson, &action).and_then(|()| {
+            self.ndjson.push(b'\n');
+            serde_json::to_writer(&mut self.ndjson, document)
+        });
+        if let Err(e) = written {
+            // Leave no half action behind: the body stays valid NDJSON.
+            self.ndjson.truncate(rollback);
+            return Err(e);
+        }
+        self.ndjson.push(b'\n');
+        self.actions += 1;
+        Ok(())
+    }
+
+    /// Number of actions.
+    pub fn len(&self) -> usize {
+        self.actions
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.actions == 0
+    }
+
+    /// Size of the body in bytes, for sizing requests.
+    pub fn byte_len(&self) -> usize {
+        self.ndjson.len()
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.ndjson
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.ndjson
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_line;
+
+    const LINE: &str = r#"9.180.123.170 - - [Jan 21 2026, 22:23:40] "DELETE /contact HTTP/1.1" 404 13444 "https://example.com" "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)""#;
+
+    #[test]
+    fn document_fields_and_types() {
+        let record = parse_line(LINE).unwrap();
+        let kafka = KafkaCoordinates {
+            topic: "billion_website_logs".into(),
+            partition: 2,
+            offset: 41,
+        };
+        let doc = Document {
+            record: &record,
+            kafka: Some(&kafka),
+        };
+        let json = serde_json::to_value(doc).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "ip": "9.180.123.170",
+                "timestamp": "2026-01-21T22:23:40",
+                "method": "DELETE",
+                "endpoint": "/contact",
+                "protocol": "HTTP/1.1",
+                "status": 404,
+                "size": 13444,
+                "referrer": "https://example.com",
+                "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)",
+                "kafka": {"topic": "billion_website_logs", "partition": 2, "offset": 41}
+            })
+        );
+        assert_eq!(kafka.document_id(), "billion_website_logs-2-41");
+    }
+
+    #[test]
+    fn bulk_body_is_ndjson_of_create_actions() {
+        let record = parse_line(LINE).unwrap();
+        let doc = Document {
+            record: &record,
+            kafka: None,
+        };
+        let mut body = BulkBody::new();
+        body.push_create("logs", "t-0-1", &doc).unwrap();
+        body.push_create("logs", "t-0-\"2\"", &doc).unwrap();
+        assert_eq!(body.len(), 2);
+        let text = std::str::from_utf8(body.as_bytes()).unwrap();
+        assert!(text.ends_with('\n'));
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[0],
+            serde_json::json!({"create": {"_index": "logs", "_id": "t-0-1"}})
+        );
+        assert_eq!(lines[2]["create"]["_id"], "t-0-\"2\"");
+        assert_eq!(lines[1]["status"], 404);
+        assert_eq!(body.byte_len(), text.len());
+    }
+}

@@ -1,0 +1,251 @@
+//! Field validators shared by both parsers, so that they accept and reject the
+//! same values and differ only in how they find the fields in a line.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use super::error::{Field, ParseError, Problem};
+use crate::timestamp::LogTime;
+
+pub(crate) fn ip(text: &str, at: usize) -> Result<IpAddr, ParseError> {
+    text.parse()
+        .map_err(|_| ParseError::new(Field::Ip, at, Problem::NotAnIp(text.to_owned())))
+}
+
+pub(crate) fn timestamp(text: &str, at: usize) -> Result<LogTime, ParseError> {
+    LogTime::parse_any(text).map_err(|e| ParseError::new(Field::Timestamp, at, e.into()))
+}
+
+#[derive(Debug)]
+pub(crate) struct Request<'a> {
+    pub method: Cow<'a, str>,
+    pub endpoint: Cow<'a, str>,
+    pub protocol: Cow<'a, str>,
+}
+
+/// Splits the quoted request `METHOD TARGET PROTOCOL` (still escaped, starting
+/// at byte `at`) into its three parts. Escapes never contain a space, so the
+/// split is done before unescaping and positions stay exact.
+pub(crate) fn request(raw: &str, at: usize) -> Result<Request<'_>, ParseError> {
+    let not_a_request = || ParseError::new(Field::Request, at, Problem::NotARequest(raw.into()));
+    let (method, rest) = raw.split_once(' ').ok_or_else(not_a_request)?;
+    let (endpoint, protocol) = rest.split_once(' ').ok_or_else(not_a_request)?;
+    let endpoint_at = at + method.len() + 1;
+    let protocol_at = endpoint_at + endpoint.len() + 1;
+
+    if method.is_empty() || !method.bytes().all(is_token_byte) {
+        let problem = Problem::NotAMethod(method.into());
+        return Err(ParseError::new(Field::Method, at, problem));
+    }
+    if endpoint.is_empty() {
+        return Err(ParseError::unexpected(
+            Field::Endpoint,
+            endpoint_at,
+            "a request target",
+            endpoint,
+        ));
+    }
+    if !is_protocol(protocol) {
+        let problem = Problem::NotAProtocol(protocol.into());
+        return Err(ParseError::new(Field::Protocol, protocol_at, problem));
+    }
+    Ok(Request {
+        method: Cow::Borrowed(method),
+        endpoint: unescape(endpoint),
+        protocol: Cow::Borrowed(protocol),
+    })
+}
+
+/// RFC 9110 `tchar`: what an HTTP method token may contain.
+fn is_token_byte(b: u8) -> bool {
+    TOKEN_BYTES[usize::from(b)]
+}
+
+const TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
+/// `HTTP/1.0`, `HTTP/1.1`, `HTTP/2.0`, also the bare-major `HTTP/2` and `HTTP/3`.
+fn is_protocol(text: &str) -> bool {
+    match text.as_bytes().strip_prefix(b"HTTP/") {
+        Some([major]) => major.is_ascii_digit(),
+        Some([major, b'.', minor]) => major.is_ascii_digit() && minor.is_ascii_digit(),
+        _ => false,
+    }
+}
+
+pub(crate) fn status(text: &str, at: usize) -> Result<u16, ParseError> {
+    let b = text.as_bytes();
+    if b.len() == 3 && b.iter().all(u8::is_ascii_digit) && (b'1'..=b'5').contains(&b[0]) {
+        Ok(b.iter().fold(0, |n, d| n * 10 + u16::from(d - b'0')))
+    } else {
+        Err(ParseError::new(
+            Field::Status,
+            at,
+            Problem::NotAStatus(text.into()),
+        ))
+    }
+}
+
+/// A byte count; `-` is what servers log when no body was sent.
+pub(crate) fn size(text: &str, at: usize) -> Result<u64, ParseError> {
+    let not_a_size = || ParseError::new(Field::Size, at, Problem::NotASize(text.into()));
+    match text.as_bytes() {
+        b"-" => Ok(0),
+        [] => Err(not_a_size()),
+        digits => digits.iter().try_fold(0u64, |n, &d| {
+            if !d.is_ascii_digit() {
+                return Err(not_a_size());
+            }
+            n.checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                .ok_or_else(not_a_size)
+        }),
+    }
+}
+
+/// Undoes the escaping of a quoted field: `\"` becomes `"` and `\\` becomes `\`.
+/// Other backslash sequences (Apache's `\xhh`, NGINX's `\x22`) are kept as
+/// written, so nothing is lost.
+pub fn unescape(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('\\') {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(next @ ('"' | '\\')) => out.push(next),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The inverse of [`unescape`] for the characters that would end a quoted field.
+pub fn escape_into(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for i in memchr::memchr2_iter(b'"', b'\\', bytes) {
+        out.extend_from_slice(&bytes[start..i]);
+        out.push(b'\\');
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocols() {
+        for ok in ["HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/2", "HTTP/3"] {
+            assert!(is_protocol(ok), "{ok}");
+        }
+        for bad in [
+            "HTTP/",
+            "HTTP/1.",
+            "HTTP/11",
+            "http/1.1",
+            "SPDY/3",
+            "HTTP/1.1x",
+        ] {
+            assert!(!is_protocol(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(status("200", 0), Ok(200));
+        assert_eq!(status("599", 0), Ok(599));
+        assert_eq!(status("100", 0), Ok(100));
+        for bad in ["099", "600", "20", "2000", "abc", "", "-1"] {
+            assert!(status(bad, 7).is_err(), "{bad}");
+        }
+        assert_eq!(
+            status("abc", 7).unwrap_err().to_string(),
+            "status at byte 7: \"abc\" is not a 3-digit HTTP status code between 100 and 599"
+        );
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size("-", 0), Ok(0));
+        assert_eq!(size("0", 0), Ok(0));
+        assert_eq!(size("13444", 0), Ok(13444));
+        assert_eq!(size("18446744073709551615", 0), Ok(u64::MAX));
+        for bad in ["", "--", "12a", "+5", "18446744073709551616"] {
+            assert!(size(bad, 0).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn requests() {
+        let r = request("GET /search?q=a%20b&x=1 HTTP/2.0", 10).unwrap();
+        assert_eq!(
+            (&*r.method, &*r.endpoint, &*r.protocol),
+            ("GET", "/search?q=a%20b&x=1", "HTTP/2.0")
+        );
+        assert!(request("PROPFIND * HTTP/1.1", 0).is_ok());
+        let err = request("GET /", 10).unwrap_err();
+        assert_eq!(err.field, Field::Request);
+        let err = request("G@T / HTTP/1.1", 10).unwrap_err();
+        assert_eq!((err.field, err.at), (Field::Method, 10));
+        let err = request("GET / HTTP/1.1 extra", 10).unwrap_err();
+        assert_eq!((err.field, err.at), (Field::Protocol, 16));
+        let err = request("GET  HTTP/1.1", 10).unwrap_err();
+        assert_eq!((err.field, err.at), (Field::Endpoint, 14));
+    }
+
+    #[test]
+    fn escaping_round_trips() {
+        for text in [
+            r#"a "quoted" agent"#,
+            r"back\slash",
+            r"\x22",
+            "plain",
+            r#"\""#,
+            "\\",
+        ] {
+            let mut escaped = Vec::new();
+            escape_into(text, &mut escaped);
+            let escaped = String::from_utf8(escaped).unwrap();
+            assert_eq!(unescape(&escaped), text, "{escaped}");
+        }
+        assert_eq!(unescape(r#"Mozilla \"X\""#), r#"Mozilla "X""#);
+        assert_eq!(unescape(r"\x22"), r"\x22");
+    }
+}

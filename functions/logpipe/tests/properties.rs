@@ -1,0 +1,167 @@
+//! Properties that must hold for every record and every line.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use chrono::{FixedOffset, NaiveDate, NaiveDateTime};
+use logpipe::parse::{fast, general};
+use logpipe::{
+    AccessLog, Generator, GeneratorConfig, LineFormat, LogTime, format_line, parse_line,
+};
+use proptest::prelude::*;
+
+fn naive_time() -> impl Strategy<Value = NaiveDateTime> {
+    (
+        1i32..=9999,
+        1u32..=12,
+        1u32..=31,
+        0u32..24,
+        0u32..60,
+        0u32..60,
+    )
+        .prop_filter_map("a real date", |(y, mo, d, h, mi, s)| {
+            NaiveDate::from_ymd_opt(y, mo, d)?.and_hms_opt(h, mi, s)
+        })
+}
+
+fn offset() -> impl Strategy<Value = FixedOffset> {
+    (-(23 * 60 + 59)..=(23 * 60 + 59))
+        .prop_filter_map("an offset", |m: i32| FixedOffset::east_opt(m * 60))
+}
+
+/// Any record a log line can carry, with timestamps of the given kind.
+fn record(with_offset: bool) -> impl Strategy<Value = AccessLog<'static>> {
+    let timestamp = (naive_time(), offset()).prop_filter_map("representable", move |(t, tz)| {
+        if with_offset {
+            t.and_local_timezone(tz).single().map(LogTime::Offset)
+        } else {
+            Some(LogTime::Naive(t))
+        }
+    });
+    (
+        any::<IpAddr>(),
+        timestamp,
+        "[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}",
+        "[^ \r\n]{1,60}",
+        prop::sample::select(vec!["HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/2", "HTTP/3"]),
+        100u16..=599,
+        any::<u64>(),
+        "[^\r\n]{0,40}",
+        "[^\r\n]{0,80}",
+    )
+        .prop_map(
+            |(ip, timestamp, method, endpoint, protocol, status, size, referrer, user_agent)| {
+                AccessLog {
+                    ip,
+                    timestamp,
+                    method: Cow::Owned(method),
+                    endpoint: Cow::Owned(endpoint),
+                    protocol: Cow::Borrowed(protocol),
+                    status,
+                    size,
+                    referrer: Cow::Owned(referrer),
+                    user_agent: Cow::Owned(user_agent),
+                }
+            },
+        )
+}
+
+fn generator_config() -> impl Strategy<Value = GeneratorConfig> {
+    (
+        any::<u64>(),
+        any::<bool>(),
+        any::<bool>(),
+        0.0..=1.0f64,
+        prop::option::of(1.0..1000.0f64),
+    )
+        .prop_map(
+            |(seed, weighted, extended_endpoints, ipv6_share, rate)| GeneratorConfig {
+                seed: Some(seed),
+                weighted,
+                extended_endpoints,
+                ipv6_share,
+                rate,
+                ..GeneratorConfig::default()
+            },
+        )
+}
+
+/// Both parsers on a line: when the fast one takes it, they must agree.
+fn assert_parsers_agree(line: &str) -> Result<(), TestCaseError> {
+    if let Some(fast) = fast::parse_original(line) {
+        let general = general::parse(line);
+        prop_assert_eq!(
+            fast.is_ok(),
+            general.is_ok(),
+            "{:?}: {:?} vs {:?}",
+            line,
+            fast,
+            general
+        );
+        if let (Ok(a), Ok(b)) = (fast, general) {
+            prop_assert_eq!(a, b);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn generate_format_parse_is_identity(config in generator_config(), n in 1usize..50) {
+        for record in Generator::new(config).take(n) {
+            let line = format_line(&record, LineFormat::Original);
+            let parsed = parse_line(&line);
+            prop_assert_eq!(parsed.as_ref(), Ok(&record), "{}", line);
+        }
+    }
+
+    #[test]
+    fn original_format_round_trips_any_record(record in record(false)) {
+        let line = format_line(&record, LineFormat::Original);
+        let parsed = parse_line(&line);
+        prop_assert_eq!(parsed.as_ref(), Ok(&record), "{}", line);
+        assert_parsers_agree(&line)?;
+    }
+
+    #[test]
+    fn combined_format_round_trips_any_record(record in record(true)) {
+        let line = format_line(&record, LineFormat::Combined);
+        let parsed = parse_line(&line).map_err(|e| TestCaseError::fail(format!("{line}: {e}")))?;
+        prop_assert_eq!(&parsed, &record);
+        // DateTime equality ignores the offset; its rendering does not.
+        prop_assert_eq!(parsed.timestamp.to_iso(), record.timestamp.to_iso());
+    }
+
+    #[test]
+    fn parsers_agree_on_original_lines(record in record(false)) {
+        assert_parsers_agree(&format_line(&record, LineFormat::Original))?;
+    }
+
+    #[test]
+    fn parsers_agree_on_damaged_lines(
+        record in record(false),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<char>()), 1..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let line = format_line(&record, LineFormat::Original);
+        let mut chars: Vec<char> = line.chars().collect();
+        for (at, c) in &edits {
+            let i = at.index(chars.len());
+            chars[i] = *c;
+        }
+        let damaged: String = chars.iter().collect();
+        assert_parsers_agree(&damaged)?;
+        let truncated: String = chars[..cut.index(chars.len())].iter().collect();
+        assert_parsers_agree(&truncated)?;
+    }
+
+    #[test]
+    fn any_input_is_parsed_or_rejected_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        let _ = logpipe::parse_bytes(&bytes);
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            assert_parsers_agree(text)?;
+        }
+    }
+}
