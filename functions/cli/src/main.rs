@@ -18,13 +18,16 @@ struct Cli {
 enum Command {
     Generate(commands::generate::Args),
     Parse(commands::parse::Args),
+    Produce(commands::produce::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logpipe::telemetry::init_cli_logs();
     let outcome = match cli.command {
         Command::Generate(args) => commands::generate::run(args),
         Command::Parse(args) => commands::parse::run(args),
+        Command::Produce(args) => commands::produce::run(args),
     };
     match outcome {
         Ok(code) => code,

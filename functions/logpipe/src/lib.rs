@@ -6,11 +6,17 @@
 //! - [`document`] turns records into Elasticsearch documents and `_bulk` bodies,
 //! - [`template`] is the index template those documents are written under.
 
+pub mod config;
+pub mod deadline;
 pub mod document;
 pub mod format;
 pub mod generate;
+pub mod kafka;
+pub mod metrics;
 pub mod parse;
+pub mod produce;
 pub mod record;
+pub mod telemetry;
 pub mod template;
 pub mod timestamp;
 

@@ -4,8 +4,10 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use chrono::{FixedOffset, NaiveDateTime};
+use chrono::FixedOffset;
 use logpipe::{Generator, GeneratorConfig, LineFormat, LineWriter};
+
+use super::generator_args::GeneratorArgs;
 
 /// Write synthetic access-log lines to stdout, like the original producer's
 /// (by default byte-compatible with them).
@@ -14,36 +16,14 @@ pub struct Args {
     /// Number of lines.
     #[arg(long, short = 'n')]
     count: u64,
-    /// Seed: the same seed, options and --start give the same lines.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Time of the first line, local and naive (`2026-01-21T22:23:40`);
-    /// default now.
-    #[arg(long, value_parser = parse_start)]
-    start: Option<NaiveDateTime>,
-    /// Advance the clock by this many lines per second instead of giving every
-    /// line the start time.
-    #[arg(long)]
-    rate: Option<f64>,
+    #[command(flatten)]
+    generator: GeneratorArgs,
     /// Line format.
     #[arg(long, value_enum, default_value_t = Format::Original)]
     format: Format,
     /// UTC offset of the timestamps (`+01:00`); combined format only, default +00:00.
     #[arg(long, value_parser = parse_offset, allow_hyphen_values = true)]
     utc_offset: Option<FixedOffset>,
-    /// Weighted method and status mixes, as on a real site.
-    #[arg(long)]
-    weighted: bool,
-    /// Many endpoints, with ids and query strings.
-    #[arg(long)]
-    extended_endpoints: bool,
-    /// Share of IPv6 clients, 0 to 1.
-    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
-    ipv6_share: f64,
-    /// All of the realism options: --weighted --extended-endpoints
-    /// --ipv6-share 0.15 --rate 50 (explicit options still win).
-    #[arg(long)]
-    realistic: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -68,23 +48,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             ),
         ),
     };
-    let base = if args.realistic {
-        GeneratorConfig::realistic()
-    } else {
-        GeneratorConfig::default()
-    };
     let config = GeneratorConfig {
-        seed: args.seed,
-        start: args.start,
-        rate: args.rate.or(base.rate),
         utc_offset,
-        weighted: args.weighted || base.weighted,
-        extended_endpoints: args.extended_endpoints || base.extended_endpoints,
-        ipv6_share: if args.ipv6_share > 0.0 {
-            args.ipv6_share
-        } else {
-            base.ipv6_share
-        },
+        ..args.generator.config()
     };
 
     let mut generator = Generator::new(config);
@@ -105,21 +71,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_start(text: &str) -> Result<NaiveDateTime, String> {
-    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .ok_or_else(|| format!("{text:?} is not a date and time like 2026-01-21T22:23:40"))
-}
-
 fn parse_offset(text: &str) -> Result<FixedOffset, String> {
     text.parse()
         .map_err(|_| format!("{text:?} is not a UTC offset like +01:00 or -07:00"))
-}
-
-fn parse_share(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
-        _ => Err(format!("{text:?} is not a share between 0 and 1")),
-    }
 }

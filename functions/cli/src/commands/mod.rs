@@ -1,5 +1,7 @@
 pub mod generate;
+mod generator_args;
 pub mod parse;
+pub mod produce;
 
 /// A reader that went away (`logpipe generate | head`) is not an error.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {

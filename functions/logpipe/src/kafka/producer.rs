@@ -1,0 +1,163 @@
+//! Publishing generated access logs: one idempotent, compressed, batching
+//! producer per process, and a run that waits for every delivery report once.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, PurgeConfig};
+use serde::Serialize;
+use thiserror::Error;
+
+use super::{KafkaContext, client_config};
+use crate::config::KafkaSettings;
+use crate::format::{LineFormat, LineWriter};
+use crate::generate::Generator;
+
+/// How often the producing loop serves delivery reports and progress.
+const POLL_EVERY: u64 = 4096;
+/// Kept back from the deadline to answer in time.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Error)]
+#[error("could not create the Kafka producer: {0}")]
+pub struct ProducerSetupError(#[from] KafkaError);
+
+/// The outcome of one run, as the Lambda answers it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProduceReport {
+    pub topic: String,
+    pub requested: u64,
+    /// Acknowledged by the brokers.
+    pub produced: u64,
+    /// Not acknowledged: failed, timed out, or never sent for lack of time.
+    pub failed: u64,
+    /// Acknowledged records per partition.
+    pub partitions: BTreeMap<i32, u64>,
+    pub elapsed_ms: u64,
+    pub lines_per_second: f64,
+    /// The generator seed, to reproduce the lines.
+    pub seed: u64,
+    /// Distinct delivery errors with their counts.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, u64>,
+}
+
+impl ProduceReport {
+    pub fn is_complete(&self) -> bool {
+        self.failed == 0 && self.produced == self.requested
+    }
+}
+
+pub struct LogProducer {
+    producer: BaseProducer<KafkaContext>,
+    topic: String,
+}
+
+impl LogProducer {
+    /// Builds the producer; connections are made lazily by librdkafka.
+    pub fn new(settings: &KafkaSettings) -> Result<Self, ProducerSetupError> {
+        let mut config = client_config(settings);
+        config
+            .set("enable.idempotence", "true")
+            .set("compression.type", settings.compression.as_str())
+            .set("linger.ms", settings.linger_ms.to_string())
+            .set(
+                "message.timeout.ms",
+                settings.message_timeout_ms.to_string(),
+            )
+            .set("batch.size", (1 << 20).to_string())
+            .set("queue.buffering.max.messages", "1000000")
+            .set("queue.buffering.max.kbytes", (1 << 20).to_string());
+        let producer = config.create_with_context(KafkaContext::new(settings))?;
+        Ok(LogProducer {
+            producer,
+            topic: settings.topic.clone(),
+        })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Generates `count` lines and publishes them, keyed by client address so
+    /// that load spreads over partitions and each client's requests stay in
+    /// order. Returns once every record is acknowledged or failed, or at
+    /// `deadline`, when whatever is still queued is purged and counted failed.
+    /// `progress` is called now and then with the number of records sent.
+    pub fn produce(
+        &self,
+        generator: &mut Generator,
+        count: u64,
+        deadline: Instant,
+        progress: &mut dyn FnMut(u64),
+    ) -> ProduceReport {
+        let started = Instant::now();
+        // Reports of an earlier, interrupted run are not this run's.
+        self.producer.context().take_deliveries();
+        let mut writer = LineWriter::new(LineFormat::Original);
+        let mut line = Vec::with_capacity(256);
+        let mut sent = 0;
+        let mut stopped: Option<String> = None;
+
+        'lines: while sent < count {
+            line.clear();
+            writer.write(&generator.record(), &mut line);
+            let key_len = memchr::memchr(b' ', &line).unwrap_or(line.len());
+            let mut record = BaseRecord::to(&self.topic)
+                .payload(&line[..])
+                .key(&line[..key_len]);
+            loop {
+                match self.producer.send(record) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        if Instant::now() + DEADLINE_MARGIN >= deadline {
+                            stopped = Some("not sent: out of time with the queue full".into());
+                            break 'lines;
+                        }
+                        record = back;
+                        self.producer.poll(Duration::from_millis(10));
+                    }
+                    Err((error, _)) => {
+                        stopped = Some(format!("not sent: {error}"));
+                        break 'lines;
+                    }
+                }
+            }
+            sent += 1;
+            if sent % POLL_EVERY == 0 {
+                self.producer.poll(Duration::ZERO);
+                progress(sent);
+            }
+        }
+        progress(sent);
+
+        let remaining = deadline.saturating_duration_since(Instant::now() + DEADLINE_MARGIN);
+        if self.producer.flush(remaining).is_err() {
+            // Out of time: fail what is left now, so that no report arrives
+            // later and no record is counted neither way.
+            self.producer
+                .purge(PurgeConfig::default().queue().inflight());
+            let _ = self.producer.flush(Duration::from_secs(1));
+        }
+
+        let deliveries = self.producer.context().take_deliveries();
+        let produced: u64 = deliveries.delivered.values().sum();
+        let mut errors = deliveries.errors;
+        if let Some(reason) = stopped {
+            errors.insert(reason, count - sent);
+        }
+        let elapsed = started.elapsed();
+        ProduceReport {
+            topic: self.topic.clone(),
+            requested: count,
+            produced,
+            failed: count - produced.min(count),
+            partitions: deliveries.delivered,
+            elapsed_ms: elapsed.as_millis() as u64,
+            lines_per_second: produced as f64 / elapsed.as_secs_f64().max(1e-9),
+            seed: generator.seed(),
+            errors,
+        }
+    }
+}
