@@ -6,9 +6,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 STACK := infra/local/stack
 
-.PHONY: test lint unit stack-test bench demo build stack-start stack-stop
+.PHONY: test lint unit bins stack-test bench demo build fuzz stack-start stack-stop
 
-test: lint unit stack-test
+test: lint unit bins stack-test
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -16,6 +16,10 @@ lint:
 
 unit:
 	$(CARGO) test --workspace --locked
+
+# Debug binaries the Python tests drive (logpipe CLI, producer Lambda).
+bins:
+	$(CARGO) build --workspace --bins --locked
 
 # Starts the local stack, runs the Python tests against it, stops it whatever happened.
 stack-test:
@@ -32,6 +36,12 @@ demo: build
 
 bench:
 	$(CARGO) bench -p logpipe --bench lines
+
+# A bounded run of the parser's fuzz target (cargo install cargo-fuzz first).
+# cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain take them.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd functions/logpipe && RUSTC_BOOTSTRAP=1 cargo fuzz run parse_line -- -max_total_time=$(FUZZ_SECONDS)
 
 stack-start:
 	$(STACK) start

@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 
 from eshttp import (
-    ES_URL,
     ROOT,
     access_doc,
     bulk,
