@@ -18,6 +18,7 @@ struct Cli {
 enum Command {
     Generate(commands::generate::Args),
     Parse(commands::parse::Args),
+    Index(commands::index::Args),
     Produce(commands::produce::Args),
 }
 
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Generate(args) => commands::generate::run(args),
         Command::Parse(args) => commands::parse::run(args),
+        Command::Index(args) => commands::index::run(args),
         Command::Produce(args) => commands::produce::run(args),
     };
     match outcome {

@@ -84,6 +84,19 @@ impl BulkBody {
         Ok(())
     }
 
+    /// Appends a `create` of a document already serialized as JSON.
+    pub fn push_create_json(&mut self, index: &str, id: &str, document_json: &[u8]) {
+        let action = CreateAction {
+            create: ActionTarget { index, id },
+        };
+        // Two `&str`s into a Vec: serialization cannot fail.
+        let _ = serde_json::to_writer(&mut self.ndjson, &action);
+        self.ndjson.push(b'\n');
+        self.ndjson.extend_from_slice(document_json);
+        self.ndjson.push(b'\n');
+        self.actions += 1;
+    }
+
     /// Number of actions.
     pub fn len(&self) -> usize {
         self.actions

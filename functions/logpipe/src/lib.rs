@@ -9,8 +9,10 @@
 pub mod config;
 pub mod deadline;
 pub mod document;
+pub mod elastic;
 pub mod format;
 pub mod generate;
+pub mod indexer;
 pub mod kafka;
 pub mod metrics;
 pub mod parse;

@@ -3,15 +3,31 @@
 
 use serde_json::Value;
 
-/// The template as shipped, for the default index `billion_website_logs`.
+/// The templates as shipped, for the default index names.
 pub const ACCESS_LOGS_TEMPLATE: &str = include_str!("../templates/access-logs.json");
+pub const DEAD_LETTERS_TEMPLATE: &str = include_str!("../templates/dead-letters.json");
 
 /// The index template body for `PUT _index_template/<name>`, matching exactly
 /// the index `index`. Long keyword fields keep `ignore_above` so that a huge
 /// URL is stored but not indexed, instead of failing the document.
 pub fn access_logs_template(index: &str) -> Value {
+    for_index(ACCESS_LOGS_TEMPLATE, index)
+}
+
+/// The dead-letter index's template, matching exactly `index`.
+pub fn dead_letters_template(index: &str) -> Value {
+    for_index(DEAD_LETTERS_TEMPLATE, index)
+}
+
+/// The name we install a template under: one per index, so two deployments
+/// with different indices in one cluster do not overwrite each other.
+pub fn template_name(index: &str) -> String {
+    format!("logpipe-{index}")
+}
+
+fn for_index(shipped: &str, index: &str) -> Value {
     let mut template: Value =
-        serde_json::from_str(ACCESS_LOGS_TEMPLATE).expect("the shipped template is valid JSON");
+        serde_json::from_str(shipped).expect("the shipped templates are valid JSON");
     template["index_patterns"] = Value::from(vec![index]);
     template
 }

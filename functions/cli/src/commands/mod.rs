@@ -1,5 +1,6 @@
 pub mod generate;
 mod generator_args;
+pub mod index;
 pub mod parse;
 pub mod produce;
 

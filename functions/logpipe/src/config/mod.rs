@@ -6,6 +6,7 @@
 //! view of what it needs ([`KafkaSettings::from_settings`]), so a missing or
 //! malformed setting is reported by name when the process starts.
 
+mod elasticsearch;
 mod kafka;
 mod secret;
 
@@ -15,6 +16,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
+pub use elasticsearch::{ElasticsearchAuth, ElasticsearchSettings};
 pub use kafka::{Compression, KafkaAuth, KafkaSettings, SaslMechanism};
 pub use secret::Secret;
 
@@ -58,7 +60,46 @@ pub const KNOWN_SETTINGS: &[(&str, &str)] = &[
         "region for AWS_MSK_IAM tokens (set by Lambda)",
     ),
     ("ELASTICSEARCH_URL", "Elasticsearch endpoint"),
-    ("ELASTICSEARCH_API_KEY", "Elasticsearch API key"),
+    (
+        "ELASTICSEARCH_API_KEY",
+        "Elasticsearch API key: the encoded key, as the original system, or `id:key`",
+    ),
+    (
+        "ELASTICSEARCH_USERNAME",
+        "Elasticsearch basic-auth user (instead of an API key)",
+    ),
+    (
+        "ELASTICSEARCH_PASSWORD",
+        "Elasticsearch basic-auth password",
+    ),
+    (
+        "ELASTICSEARCH_INDEX",
+        "index of the documents (default `billion_website_logs`)",
+    ),
+    (
+        "ELASTICSEARCH_DEADLETTER_INDEX",
+        "index of the dead letters (default `<index>-deadletter`)",
+    ),
+    (
+        "ELASTICSEARCH_GZIP",
+        "gzip `_bulk` request bodies: true or false (default false)",
+    ),
+    (
+        "ELASTICSEARCH_BULK_MAX_BYTES",
+        "largest `_bulk` body in bytes (default 5242880)",
+    ),
+    (
+        "ELASTICSEARCH_BULK_MAX_ACTIONS",
+        "most documents in one `_bulk` request (default 5000)",
+    ),
+    (
+        "ELASTICSEARCH_TIMEOUT_MS",
+        "timeout of one Elasticsearch request in ms (default 10000)",
+    ),
+    (
+        "KAFKA_GROUP_ID",
+        "consumer group of the indexer's drain mode (default `mwaa_log_indexer`)",
+    ),
     (
         "SECRET_NAME",
         "Secrets Manager secret holding any of the above (e.g. MWAA_Secrets_V2)",

@@ -1,0 +1,114 @@
+//! Elasticsearch: the client, the templates we install, and `_bulk`
+//! requests with the policy that decides what happens to each item.
+
+mod bulk;
+mod retry;
+
+pub use bulk::{BulkError, BulkItem, send_bulk};
+pub use retry::{Backoff, ItemOutcome, RequestOutcome, classify_item, classify_request};
+
+use elasticsearch::Elasticsearch;
+use elasticsearch::auth::Credentials;
+use elasticsearch::http::Method;
+use elasticsearch::http::Url;
+use elasticsearch::http::headers::HeaderMap;
+use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use thiserror::Error;
+
+use crate::config::{ElasticsearchAuth, ElasticsearchSettings};
+use crate::template::{access_logs_template, dead_letters_template, template_name};
+
+#[derive(Debug, Error)]
+pub enum SetupError {
+    #[error("ELASTICSEARCH_URL {url:?} is not a URL: {reason}")]
+    Url { url: String, reason: String },
+    #[error("could not build the Elasticsearch client: {0}")]
+    Client(String),
+    #[error("could not install index template `{name}`: {reason}")]
+    Template { name: String, reason: String },
+}
+
+/// A client for `settings`: one per process, reused across invocations.
+pub fn connect(settings: &ElasticsearchSettings) -> Result<Elasticsearch, SetupError> {
+    let url = Url::parse(&settings.url).map_err(|e| SetupError::Url {
+        url: settings.url.clone(),
+        reason: e.to_string(),
+    })?;
+    let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
+        .request_body_compression(settings.gzip)
+        .timeout(settings.request_timeout)
+        .disable_proxy();
+    builder = match &settings.auth {
+        ElasticsearchAuth::None => builder,
+        ElasticsearchAuth::ApiKey(key) => builder.auth(match key.expose().split_once(':') {
+            Some((id, secret)) => Credentials::ApiKey(id.to_owned(), secret.to_owned()),
+            None => Credentials::EncodedApiKey(key.expose().to_owned()),
+        }),
+        ElasticsearchAuth::Basic { username, password } => builder.auth(Credentials::Basic(
+            username.clone(),
+            password.expose().to_owned(),
+        )),
+    };
+    let transport = builder
+        .build()
+        .map_err(|e| SetupError::Client(e.to_string()))?;
+    Ok(Elasticsearch::new(transport))
+}
+
+/// Installs the templates of both indices unless they exist: at cold start,
+/// before any document could create an index with dynamic mappings.
+pub async fn install_templates(
+    client: &Elasticsearch,
+    settings: &ElasticsearchSettings,
+) -> Result<(), SetupError> {
+    let templates = [
+        (&settings.index, access_logs_template(&settings.index)),
+        (
+            &settings.deadletter_index,
+            dead_letters_template(&settings.deadletter_index),
+        ),
+    ];
+    for (index, body) in templates {
+        let name = template_name(index);
+        let failed = |reason: String| SetupError::Template {
+            name: name.clone(),
+            reason,
+        };
+        let path = format!("/_index_template/{name}");
+        let exists = client
+            .send(
+                Method::Head,
+                &path,
+                HeaderMap::new(),
+                None::<&()>,
+                None::<&[u8]>,
+                None,
+            )
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        match exists.status_code().as_u16() {
+            200 => continue,
+            404 => {}
+            other => return Err(failed(format!("HEAD {path} answered {other}"))),
+        }
+        let body = serde_json::to_vec(&body).map_err(|e| failed(e.to_string()))?;
+        let put = client
+            .send(
+                Method::Put,
+                &path,
+                HeaderMap::new(),
+                None::<&()>,
+                Some(body),
+                None,
+            )
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let status = put.status_code();
+        if !status.is_success() {
+            let text = put.text().await.unwrap_or_default();
+            return Err(failed(format!("PUT {path} answered {status}: {text}")));
+        }
+        tracing::info!(template = %name, index = %index, "installed index template");
+    }
+    Ok(())
+}
