@@ -10,8 +10,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use logpipe::config::{ElasticsearchSettings, Settings};
 use logpipe::deadline::deadline_from_epoch_ms;
 use logpipe::elastic;
-use logpipe::indexer::{self, Indexer, KafkaBatchResponse, decode_event};
-use serde_json::Value;
+use logpipe::indexer::{self, Indexer, KafkaBatchResponse, decode_event_json};
+use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -27,9 +27,10 @@ async fn main() -> Result<(), Error> {
 
 async fn handle(
     indexer: Arc<Indexer>,
-    event: LambdaEvent<Value>,
+    event: LambdaEvent<Box<RawValue>>,
 ) -> Result<KafkaBatchResponse, Error> {
-    let decoded = decode_event(&event.payload)?;
+    // Raw text: the records are decoded straight from it (see `decode_event_json`).
+    let decoded = decode_event_json(event.payload.get())?;
     let deadline = deadline_from_epoch_ms(event.context.deadline);
     let report = indexer.index(&decoded.records, deadline).await;
     indexer::log_report(&report);

@@ -23,12 +23,34 @@ impl KafkaCoordinates<'_> {
 }
 
 /// A record as indexed: its fields, plus `kafka.*` when it came from Kafka.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document<'r, 'a> {
-    #[serde(flatten)]
     pub record: &'r AccessLog<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kafka: Option<&'r KafkaCoordinates<'a>>,
+}
+
+/// Written out rather than `#[serde(flatten)]`, which goes through a map
+/// and costs the indexer a third of its CPU.
+impl Serialize for Document<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let r = self.record;
+        let mut s = serializer.serialize_struct("Document", 10)?;
+        s.serialize_field("ip", &r.ip)?;
+        s.serialize_field("timestamp", &r.timestamp)?;
+        s.serialize_field("method", &r.method)?;
+        s.serialize_field("endpoint", &r.endpoint)?;
+        s.serialize_field("protocol", &r.protocol)?;
+        s.serialize_field("status", &r.status)?;
+        s.serialize_field("size", &r.size)?;
+        s.serialize_field("referrer", &r.referrer)?;
+        s.serialize_field("user_agent", &r.user_agent)?;
+        match self.kafka {
+            Some(kafka) => s.serialize_field("kafka", kafka)?,
+            None => s.skip_field("kafka")?,
+        }
+        s.end()
+    }
 }
 
 /// An NDJSON `_bulk` body of `create` actions.
@@ -139,7 +161,14 @@ mod tests {
             record: &record,
             kafka: Some(&kafka),
         };
-        let json = serde_json::to_value(doc).unwrap();
+        let json = serde_json::to_value(&doc).unwrap();
+        let record_json = serde_json::to_value(&record).unwrap();
+        for (field, value) in record_json.as_object().unwrap() {
+            assert_eq!(
+                &json[field], value,
+                "the document carries the record's {field}"
+            );
+        }
         assert_eq!(
             json,
             serde_json::json!({

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use logpipe::config::{ElasticsearchSettings, Settings};
 use logpipe::elastic;
-use logpipe::indexer::{Indexer, decode_event};
+use logpipe::indexer::{Indexer, decode_event_json};
 
 /// Index a saved Lambda Kafka event (`aws:kafka` or `SelfManagedKafka`) as
 /// the indexer Lambda does, with the same configuration (ELASTICSEARCH_URL,
@@ -28,9 +28,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         std::fs::read_to_string(&args.event).with_context(|| format!("reading {}", args.event))?
     };
-    let event: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", args.event))?;
-    let decoded = decode_event(&event)?;
+    let decoded = decode_event_json(&text).with_context(|| format!("reading {}", args.event))?;
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {

@@ -11,7 +11,10 @@ use elasticsearch::Elasticsearch;
 use serde::Serialize;
 
 pub use dead_letter::{DeadLetter, Stage};
-pub use event::{DecodedEvent, EventError, EventSource, IncomingRecord, Undecodable, decode_event};
+pub use event::{
+    DecodedEvent, EventError, EventSource, IncomingRecord, Undecodable, decode_event,
+    decode_event_json,
+};
 pub use response::{BatchItemFailure, KafkaBatchResponse, KafkaItemIdentifier};
 
 use crate::config::ElasticsearchSettings;
