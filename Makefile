@@ -1,6 +1,6 @@
 # The two commands of the README, and their parts.
 #   make test    what CI runs: format, lints, Rust tests, tests against the local stack
-#   make demo    generate logs and parse them (grows into the end-to-end run)
+#   make demo    start the local stack, publish logs to it, parse logs (grows into the end-to-end run)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -32,6 +32,8 @@ build:
 	$(CARGO) build --release --locked -p logpipe-cli
 
 demo: build
+	$(STACK) start
+	eval "$$($(STACK) env)"; ./target/release/logpipe produce --count 100000 --seed 7
 	./target/release/logpipe generate --count 100000 --seed 7 | ./target/release/logpipe parse > /dev/null
 
 bench:
