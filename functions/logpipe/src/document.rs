@@ -18,7 +18,13 @@ impl KafkaCoordinates<'_> {
     /// `{topic}-{partition}-{offset}`: the same record always gets the same
     /// id, so a redelivered record cannot be indexed twice (DESIGN.md §3).
     pub fn document_id(&self) -> String {
-        format!("{}-{}-{}", self.topic, self.partition, self.offset)
+        let mut id = String::with_capacity(self.topic.len() + 24);
+        id.push_str(&self.topic);
+        id.push('-');
+        id.push_str(itoa::Buffer::new().format(self.partition));
+        id.push('-');
+        id.push_str(itoa::Buffer::new().format(self.offset));
+        id
     }
 }
 

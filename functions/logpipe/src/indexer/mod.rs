@@ -238,8 +238,10 @@ fn dead_letter(records: &[IncomingRecord], i: usize, stage: Stage, reason: &str)
 }
 
 fn action(record: usize, target: Target, document: &impl Serialize) -> Action {
+    // Sized for a typical document, so that it is written without regrowing.
+    let mut json = Vec::with_capacity(512);
     // Our documents are plain structs of strings and numbers: they serialize.
-    let json = serde_json::to_vec(document).unwrap_or_default();
+    let _ = serde_json::to_writer(&mut json, document);
     Action {
         record,
         target,
