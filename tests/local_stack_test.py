@@ -21,6 +21,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVER", "127.0.0.1:9092")
 TOPIC = os.environ.get("KAFKA_TOPIC", "billion_website_logs")
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+ES_URL = os.environ.get("ELASTICSEARCH_URL", "http://127.0.0.1:9200")
 PARTITIONS = 3
 N = 1000
 
@@ -101,7 +102,7 @@ def test_produce_and_consume_1000_messages():
             "MWAA_Secrets_V2",
             {
                 "KAFKA_BOOTSTRAP_SERVER": BOOTSTRAP,
-                "ELASTICSEARCH_URL": "http://127.0.0.1:9200",
+                "ELASTICSEARCH_URL": ES_URL,
                 "ELASTICSEARCH_API_KEY": "local-test-api-key",
             },
         ),
@@ -109,7 +110,7 @@ def test_produce_and_consume_1000_messages():
             "MWAA_Secrets",
             {
                 "kafka_bootstrap_server": BOOTSTRAP,
-                "elasticsearch_URL": "http://127.0.0.1:9200",
+                "elasticsearch_URL": ES_URL,
                 "elasticsearch_API_Key": "local-test-api-key",
             },
         ),
