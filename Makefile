@@ -21,11 +21,12 @@ unit:
 bins:
 	$(CARGO) build --workspace --bins --locked
 
-# Starts the local stack, runs the Python tests against it, stops it whatever happened.
+# Starts the local stack, runs the tests that need it (Rust tests marked #[ignore] for
+# that reason, then the Python tests), stops it whatever happened.
 stack-test:
 	$(STACK) start
 	set -o pipefail; eval "$$($(STACK) env)"; \
-	  python -m pytest -q tests; status=$$?; \
+	  $(CARGO) test --workspace --locked -- --ignored && python -m pytest -q tests; status=$$?; \
 	  $(STACK) stop; exit $$status
 
 build:
