@@ -19,6 +19,7 @@ enum Command {
     Generate(commands::generate::Args),
     Parse(commands::parse::Args),
     Index(commands::index::Args),
+    Drain(commands::drain::Args),
     Produce(commands::produce::Args),
 }
 
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => commands::generate::run(args),
         Command::Parse(args) => commands::parse::run(args),
         Command::Index(args) => commands::index::run(args),
+        Command::Drain(args) => commands::drain::run(args),
         Command::Produce(args) => commands::produce::run(args),
     };
     match outcome {

@@ -2,37 +2,98 @@
 //!
 //! Cold start reads the configuration (and the secret), builds the
 //! Elasticsearch client and installs the index templates; each invocation
-//! indexes one event and answers the records to redeliver.
+//! indexes one event and answers the records to redeliver, or, asked with
+//! `{"drain": {...}}`, polls the topic itself (DESIGN.md §3).
 
 use std::sync::Arc;
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use logpipe::config::{ElasticsearchSettings, Settings};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use logpipe::config::{ElasticsearchSettings, KafkaSettings, Settings};
 use logpipe::deadline::deadline_from_epoch_ms;
+use logpipe::drain::{self, DrainReport, DrainRequest};
 use logpipe::elastic;
-use logpipe::indexer::{self, Indexer, KafkaBatchResponse, decode_event_json};
+use logpipe::indexer::{self, Indexer, Invocation, KafkaBatchResponse, decode_invocation};
+use logpipe::kafka::LogConsumer;
+use serde::Serialize;
 use serde_json::value::RawValue;
+
+struct Function {
+    indexer: Indexer,
+    /// Only drain mode reads Kafka; an event-driven indexer needs no Kafka
+    /// settings, but settings that are there are checked at cold start.
+    kafka: Option<KafkaSettings>,
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logpipe::telemetry::init_json_logs();
     let settings = Settings::load().await?;
     let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
+    let kafka = match settings.get("KAFKA_BOOTSTRAP_SERVER") {
+        Some(_) => Some(KafkaSettings::from_settings(&settings)?),
+        None => None,
+    };
     let client = elastic::connect(&elasticsearch)?;
     elastic::install_templates(&client, &elasticsearch).await?;
-    let indexer = Arc::new(Indexer::new(client, elasticsearch));
-    tracing::info!(index = %indexer.settings().index, "indexer ready");
-    lambda_runtime::run(service_fn(|event| handle(indexer.clone(), event))).await
+    let function = Arc::new(Function {
+        indexer: Indexer::new(client, elasticsearch),
+        kafka,
+    });
+    tracing::info!(index = %function.indexer.settings().index, "indexer ready");
+    lambda_runtime::run(service_fn(|event| handle(function.clone(), event))).await
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Answer {
+    Batch(KafkaBatchResponse),
+    Drain(DrainReport),
+}
+
+fn failure(error_type: &str, error: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic {
+        error_type: error_type.into(),
+        error_message: error.to_string(),
+    }
 }
 
 async fn handle(
-    indexer: Arc<Indexer>,
+    function: Arc<Function>,
     event: LambdaEvent<Box<RawValue>>,
-) -> Result<KafkaBatchResponse, Error> {
-    // Raw text: the records are decoded straight from it (see `decode_event_json`).
-    let decoded = decode_event_json(event.payload.get())?;
+) -> Result<Answer, Diagnostic> {
     let deadline = deadline_from_epoch_ms(event.context.deadline);
-    let report = indexer.index(&decoded.records, deadline).await;
-    indexer::log_report(&report);
-    Ok(report.response)
+    // Raw text: the records are decoded straight from it (see `decode_event_json`).
+    match decode_invocation(event.payload.get()).map_err(|e| failure("InvalidEvent", e))? {
+        Invocation::Event(decoded) => {
+            let report = function.indexer.index(&decoded.records, deadline).await;
+            indexer::log_report(&report);
+            Ok(Answer::Batch(report.response))
+        }
+        Invocation::Drain(request) => {
+            let request =
+                DrainRequest::from_json(request.get()).map_err(|e| failure("InvalidPayload", e))?;
+            let kafka = function.kafka.as_ref().ok_or_else(|| {
+                failure(
+                    "Configuration",
+                    "drain mode reads the topic itself: set KAFKA_BOOTSTRAP_SERVER",
+                )
+            })?;
+            // A consumer per drain: a frozen container must not hold partitions.
+            let consumer = LogConsumer::new(kafka).map_err(|e| failure("Kafka", e))?;
+            let report = drain::drain(
+                &consumer,
+                &function.indexer,
+                &request,
+                deadline,
+                &mut |_| {},
+            )
+            .await
+            .map_err(|e| failure("Kafka", e))?;
+            drain::log_report(&report);
+            if report.failed > 0 {
+                return Err(failure("DrainIncomplete", drain::Incomplete(report)));
+            }
+            Ok(Answer::Drain(report))
+        }
+    }
 }

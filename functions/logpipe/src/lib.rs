@@ -9,6 +9,7 @@
 pub mod config;
 pub mod deadline;
 pub mod document;
+pub mod drain;
 pub mod elastic;
 pub mod format;
 pub mod generate;
@@ -32,3 +33,5 @@ pub use timestamp::LogTime;
 /// The Kafka topic and Elasticsearch index of the original system.
 pub const DEFAULT_TOPIC: &str = "billion_website_logs";
 pub const DEFAULT_INDEX: &str = DEFAULT_TOPIC;
+/// The original consumer's group, which the indexer's drain mode joins.
+pub const DEFAULT_GROUP_ID: &str = "mwaa_log_indexer";

@@ -1,3 +1,4 @@
+pub mod drain;
 pub mod generate;
 mod generator_args;
 pub mod index;

@@ -15,6 +15,8 @@ pub struct KafkaSettings {
     pub compression: Compression,
     pub linger_ms: u32,
     pub message_timeout_ms: u32,
+    /// Consumer group of the indexer's drain mode.
+    pub group_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +119,7 @@ impl KafkaSettings {
                 30_000,
                 "a number of milliseconds",
             )?,
+            group_id: group_id(settings)?,
         })
     }
 
@@ -129,6 +132,16 @@ impl KafkaSettings {
             (true, _) => "SASL_SSL",
         }
     }
+}
+
+fn group_id(settings: &Settings) -> Result<String, ConfigError> {
+    let group = settings
+        .get("KAFKA_GROUP_ID")
+        .unwrap_or(crate::DEFAULT_GROUP_ID);
+    if group.trim().is_empty() {
+        return Err(settings.invalid("KAFKA_GROUP_ID", "is empty".into()));
+    }
+    Ok(group.to_owned())
 }
 
 fn auth(settings: &Settings) -> Result<KafkaAuth, ConfigError> {

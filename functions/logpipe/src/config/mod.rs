@@ -48,6 +48,10 @@ pub const KNOWN_SETTINGS: &[(&str, &str)] = &[
         "producer compression: lz4 (default) or zstd",
     ),
     (
+        "KAFKA_GROUP_ID",
+        "consumer group of the indexer's drain mode (default `mwaa_log_indexer`)",
+    ),
+    (
         "KAFKA_LINGER_MS",
         "producer batching delay in ms (default 20)",
     ),

@@ -26,6 +26,21 @@ pub struct IncomingRecord {
     pub value: Result<Vec<u8>, Undecodable>,
 }
 
+impl IncomingRecord {
+    pub fn new(
+        coordinates: KafkaCoordinates<'static>,
+        value: Result<Vec<u8>, Undecodable>,
+    ) -> Self {
+        let batch_key = format!("{}-{}", coordinates.topic, coordinates.partition);
+        IncomingRecord {
+            id: coordinates.document_id(),
+            coordinates,
+            batch_key,
+            value,
+        }
+    }
+}
+
 /// A record whose value could not be had, with what the event held instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Undecodable {
@@ -73,12 +88,43 @@ struct Envelope<'a> {
     event_source: Option<Cow<'a, str>>,
     #[serde(borrow)]
     records: Option<&'a RawValue>,
+    #[serde(borrow)]
+    drain: Option<&'a RawValue>,
+}
+
+/// What the indexer Lambda is asked to do.
+#[derive(Debug)]
+pub enum Invocation<'a> {
+    /// Index the records of an event-source mapping's event.
+    Event(DecodedEvent),
+    /// Poll the topic itself: `{"drain": {...}}`, the `drain` object given
+    /// back for [`crate::drain::DrainRequest`] to read.
+    Drain(&'a RawValue),
+}
+
+/// Reads an invocation payload: a Kafka event, or a drain request.
+pub fn decode_invocation(payload: &str) -> Result<Invocation<'_>, EventError> {
+    let envelope: Envelope<'_> =
+        serde_json::from_str(payload).map_err(|e| EventError(format!("unreadable JSON ({e})")))?;
+    match envelope.drain {
+        Some(drain) if envelope.event_source.is_none() && envelope.records.is_none() => {
+            Ok(Invocation::Drain(drain))
+        }
+        Some(_) => Err(EventError(
+            "both a drain request and an event's records: send one or the other".into(),
+        )),
+        None => decode_envelope(envelope).map(Invocation::Event),
+    }
 }
 
 /// Decodes an event given as JSON text, as the Lambda runtime hands it over.
 pub fn decode_event_json(event: &str) -> Result<DecodedEvent, EventError> {
     let envelope: Envelope<'_> =
         serde_json::from_str(event).map_err(|e| EventError(format!("unreadable JSON ({e})")))?;
+    decode_envelope(envelope)
+}
+
+fn decode_envelope(envelope: Envelope<'_>) -> Result<DecodedEvent, EventError> {
     let source = event_source(envelope.event_source.as_deref())?;
     let Some(groups) = envelope.records.filter(|r| r.get() != "null") else {
         return Ok(DecodedEvent {

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 pub use dead_letter::{DeadLetter, Stage};
 pub use event::{
-    DecodedEvent, EventError, EventSource, IncomingRecord, Undecodable, decode_event,
-    decode_event_json,
+    DecodedEvent, EventError, EventSource, IncomingRecord, Invocation, Undecodable, decode_event,
+    decode_event_json, decode_invocation,
 };
 pub use response::{BatchItemFailure, KafkaBatchResponse, KafkaItemIdentifier};
 

@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use aws_types::region::Region;
 use rdkafka::client::{ClientContext, OAuthToken};
 use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::ConsumerContext;
 use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::ProducerContext;
 
@@ -71,6 +72,8 @@ impl ProducerContext for KafkaContext {
         }
     }
 }
+
+impl ConsumerContext for KafkaContext {}
 
 impl ClientContext for KafkaContext {
     const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;

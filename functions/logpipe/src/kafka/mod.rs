@@ -1,8 +1,10 @@
 //! Kafka clients built from [`KafkaSettings`](crate::config::KafkaSettings).
 
+mod consumer;
 mod context;
 mod producer;
 
+pub use consumer::{ConsumerError, LogConsumer};
 pub use context::{Deliveries, KafkaContext};
 pub use producer::{LogProducer, ProduceReport};
 

@@ -1,0 +1,131 @@
+//! The drain mode's consumer: a member of the indexer's consumer group that
+//! commits only offsets whose records were handled.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use thiserror::Error;
+
+use super::{KafkaContext, client_config};
+use crate::config::KafkaSettings;
+use crate::document::KafkaCoordinates;
+use crate::indexer::{IncomingRecord, Undecodable};
+
+/// What the consumer could not do, on which topic, and librdkafka's reason.
+#[derive(Debug, Error)]
+#[error("Kafka consumer of topic `{topic}`: could not {action}: {error}")]
+pub struct ConsumerError {
+    topic: String,
+    action: String,
+    error: Box<KafkaError>,
+}
+
+impl ConsumerError {
+    fn new(topic: &str, action: impl Into<String>, error: KafkaError) -> Self {
+        ConsumerError {
+            topic: topic.to_owned(),
+            action: action.into(),
+            error: Box::new(error),
+        }
+    }
+}
+
+pub struct LogConsumer {
+    consumer: StreamConsumer<KafkaContext>,
+    topic: String,
+}
+
+impl LogConsumer {
+    /// Joins `settings.group_id` and subscribes to the topic.
+    pub fn new(settings: &KafkaSettings) -> Result<Self, ConsumerError> {
+        let mut config = client_config(settings);
+        config
+            .set("group.id", &settings.group_id)
+            .set("enable.auto.commit", "false")
+            // A group without committed offsets starts at the beginning: the
+            // original's `latest` skipped whatever arrived before its first run.
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000");
+        let consumer: StreamConsumer<KafkaContext> = config
+            .create_with_context(KafkaContext::new(settings))
+            .map_err(|e| ConsumerError::new(&settings.topic, "be created", e))?;
+        consumer
+            .subscribe(&[&settings.topic])
+            .map_err(|e| ConsumerError::new(&settings.topic, "subscribe", e))?;
+        Ok(LogConsumer {
+            consumer,
+            topic: settings.topic.clone(),
+        })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Whether the group has given this member any partition yet (joining
+    /// takes a while; until then an empty poll says nothing).
+    pub fn is_assigned(&self) -> bool {
+        self.consumer
+            .assignment()
+            .is_ok_and(|assignment| assignment.count() > 0)
+    }
+
+    /// Waits up to `wait` for a first record, then takes whatever else is
+    /// already there, up to `max_records` records or about `max_bytes`.
+    pub async fn next_batch(
+        &self,
+        max_records: usize,
+        max_bytes: usize,
+        wait: Duration,
+    ) -> Result<Vec<IncomingRecord>, ConsumerError> {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        let mut wait = wait;
+        while batch.len() < max_records && bytes < max_bytes {
+            let message = match tokio::time::timeout(wait, self.consumer.recv()).await {
+                Err(_elapsed) => break,
+                Ok(message) => {
+                    message.map_err(|e| ConsumerError::new(&self.topic, "read a record", e))?
+                }
+            };
+            bytes += message.payload_len();
+            batch.push(incoming(&message));
+            // Later records only if they are already fetched.
+            wait = Duration::from_millis(5);
+        }
+        Ok(batch)
+    }
+
+    /// Commits, per partition, the offset of the next record to read.
+    pub fn commit(&self, next_offsets: &BTreeMap<i32, i64>) -> Result<(), ConsumerError> {
+        if next_offsets.is_empty() {
+            return Ok(());
+        }
+        let mut list = TopicPartitionList::new();
+        for (&partition, &offset) in next_offsets {
+            list.add_partition_offset(&self.topic, partition, Offset::Offset(offset))
+                .map_err(|e| ConsumerError::new(&self.topic, "list offsets to commit", e))?;
+        }
+        self.consumer.commit(&list, CommitMode::Sync).map_err(|e| {
+            let action = format!("commit offsets {next_offsets:?}");
+            ConsumerError::new(&self.topic, action, e)
+        })
+    }
+}
+
+fn incoming(message: &BorrowedMessage<'_>) -> IncomingRecord {
+    let coordinates = KafkaCoordinates {
+        topic: message.topic().to_owned().into(),
+        partition: message.partition(),
+        offset: message.offset(),
+    };
+    let value = message.payload().map(<[u8]>::to_vec).ok_or(Undecodable {
+        reason: "the record has no value".into(),
+        raw: None,
+    });
+    IncomingRecord::new(coordinates, value)
+}
