@@ -59,6 +59,71 @@ impl Serialize for Document<'_, '_> {
     }
 }
 
+impl Document<'_, '_> {
+    /// Appends the document's JSON, byte for byte what `serde_json` writes
+    /// for it (a property test holds the two together), without going
+    /// through `Serializer`: the indexer writes 10,000 of these per event
+    /// and this is a third of its CPU.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let r = self.record;
+        out.extend_from_slice(b"{\"ip\":\"");
+        match r.ip {
+            std::net::IpAddr::V4(ip) => {
+                let [a, b, c, d] = ip.octets();
+                let mut digits = itoa::Buffer::new();
+                out.extend_from_slice(digits.format(a).as_bytes());
+                for octet in [b, c, d] {
+                    out.push(b'.');
+                    out.extend_from_slice(digits.format(octet).as_bytes());
+                }
+            }
+            std::net::IpAddr::V6(ip) => {
+                use std::io::Write;
+                let _ = write!(out, "{ip}");
+            }
+        }
+        out.extend_from_slice(b"\",\"timestamp\":\"");
+        r.timestamp.write_iso(out);
+        out.extend_from_slice(b"\",\"method\":");
+        write_json_str(out, &r.method);
+        out.extend_from_slice(b",\"endpoint\":");
+        write_json_str(out, &r.endpoint);
+        out.extend_from_slice(b",\"protocol\":");
+        write_json_str(out, &r.protocol);
+        out.extend_from_slice(b",\"status\":");
+        out.extend_from_slice(itoa::Buffer::new().format(r.status).as_bytes());
+        out.extend_from_slice(b",\"size\":");
+        out.extend_from_slice(itoa::Buffer::new().format(r.size).as_bytes());
+        out.extend_from_slice(b",\"referrer\":");
+        write_json_str(out, &r.referrer);
+        out.extend_from_slice(b",\"user_agent\":");
+        write_json_str(out, &r.user_agent);
+        if let Some(kafka) = self.kafka {
+            out.extend_from_slice(b",\"kafka\":{\"topic\":");
+            write_json_str(out, &kafka.topic);
+            out.extend_from_slice(b",\"partition\":");
+            out.extend_from_slice(itoa::Buffer::new().format(kafka.partition).as_bytes());
+            out.extend_from_slice(b",\"offset\":");
+            out.extend_from_slice(itoa::Buffer::new().format(kafka.offset).as_bytes());
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+}
+
+/// A JSON string: copied when nothing in it needs escaping (the usual
+/// case), else escaped by `serde_json`.
+fn write_json_str(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a `str` into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
+}
+
 /// An NDJSON `_bulk` body of `create` actions.
 ///
 /// `create` (not `index`) so that a replayed record answers `409` instead of
@@ -114,15 +179,22 @@ impl BulkBody {
 
     /// Appends a `create` of a document already serialized as JSON.
     pub fn push_create_json(&mut self, index: &str, id: &str, document_json: &[u8]) {
-        let action = CreateAction {
-            create: ActionTarget { index, id },
-        };
-        // Two `&str`s into a Vec: serialization cannot fail.
-        let _ = serde_json::to_writer(&mut self.ndjson, &action);
-        self.ndjson.push(b'\n');
-        self.ndjson.extend_from_slice(document_json);
+        let out = &mut self.ndjson;
+        out.extend_from_slice(b"{\"create\":{\"_index\":");
+        write_json_str(out, index);
+        out.extend_from_slice(b",\"_id\":");
+        write_json_str(out, id);
+        out.extend_from_slice(b"}}\n");
+        out.extend_from_slice(document_json);
         self.ndjson.push(b'\n');
         self.actions += 1;
+    }
+
+    /// The bytes [`push_create_json`](Self::push_create_json) adds, for
+    /// names that need no JSON escaping (index names and Kafka topics).
+    pub fn create_len(index: &str, id: &str, document_len: usize) -> usize {
+        const FRAME: usize = r#"{"create":{"_index":"","_id":""}}"#.len() + 2;
+        FRAME + index.len() + id.len() + document_len
     }
 
     /// Number of actions.
@@ -218,5 +290,31 @@ mod tests {
         assert_eq!(lines[2]["create"]["_id"], "t-0-\"2\"");
         assert_eq!(lines[1]["status"], 404);
         assert_eq!(body.byte_len(), text.len());
+    }
+
+    #[test]
+    fn prewritten_documents_make_the_same_body() {
+        let record = parse_line(LINE).unwrap();
+        let doc = Document {
+            record: &record,
+            kafka: None,
+        };
+        let mut json = Vec::new();
+        doc.write_json(&mut json);
+        let (mut by_serde, mut prewritten) = (BulkBody::new(), BulkBody::new());
+        for (index, id) in [("logs", "t-0-1"), ("lo\\gs", "t-0-\"2\"\n")] {
+            by_serde.push_create(index, id, &doc).unwrap();
+            let before = prewritten.byte_len();
+            prewritten.push_create_json(index, id, &json);
+            if id == "t-0-1" {
+                let added = prewritten.byte_len() - before;
+                assert_eq!(added, BulkBody::create_len(index, id, json.len()));
+            }
+        }
+        assert_eq!(
+            std::str::from_utf8(prewritten.as_bytes()).unwrap(),
+            std::str::from_utf8(by_serde.as_bytes()).unwrap()
+        );
+        assert_eq!(prewritten.len(), 2);
     }
 }

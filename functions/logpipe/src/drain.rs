@@ -256,12 +256,12 @@ pub fn next_offsets(batch: &[IncomingRecord], outcome: &BatchReport) -> BTreeMap
     let mut next: BTreeMap<i32, i64> = BTreeMap::new();
     let mut blocked: HashSet<i32> = HashSet::new();
     for record in batch {
-        let partition = record.coordinates.partition;
+        let partition = record.partition;
         if blocked.contains(&partition) {
             continue;
         }
-        let offset = record.coordinates.offset;
-        if failed.contains(&(record.batch_key.as_str(), offset)) {
+        let offset = record.offset;
+        if failed.contains(&(&*record.batch_key, offset)) {
             blocked.insert(partition);
             next.insert(partition, offset);
         } else {
@@ -274,18 +274,10 @@ pub fn next_offsets(batch: &[IncomingRecord], outcome: &BatchReport) -> BTreeMap
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::KafkaCoordinates;
     use crate::indexer::{BatchItemFailure, KafkaBatchResponse, KafkaItemIdentifier};
 
     fn record(partition: i32, offset: i64) -> IncomingRecord {
-        IncomingRecord::new(
-            KafkaCoordinates {
-                topic: "logs".into(),
-                partition,
-                offset,
-            },
-            Ok(b"line".to_vec()),
-        )
+        IncomingRecord::new("logs".into(), partition, offset, Ok(b"line".to_vec()))
     }
 
     fn outcome(failures: &[(i32, i64)]) -> BatchReport {

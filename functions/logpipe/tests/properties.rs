@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime};
 use logpipe::parse::{fast, general};
 use logpipe::{
-    AccessLog, Generator, GeneratorConfig, LineFormat, LogTime, format_line, parse_line,
+    AccessLog, Document, Generator, GeneratorConfig, KafkaCoordinates, LineFormat, LogTime,
+    format_line, parse_line,
 };
 use proptest::prelude::*;
 
@@ -107,6 +108,31 @@ fn assert_parsers_agree(line: &str) -> Result<(), TestCaseError> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The indexer's hand-written document JSON is serde's, byte for byte,
+    /// whatever the fields hold (quotes, backslashes, control characters,
+    /// any Unicode, IPv6, offsets).
+    #[test]
+    fn document_json_is_serdes(
+        record in prop_oneof![record(false), record(true)],
+        field in any::<String>(),
+        topic in "\\PC{0,20}",
+        partition in any::<i32>(),
+        offset in any::<i64>(),
+    ) {
+        let mut record = record;
+        record.user_agent = Cow::Owned(field);
+        let kafka = KafkaCoordinates { topic: Cow::Owned(topic), partition, offset };
+        for document in [
+            Document { record: &record, kafka: Some(&kafka) },
+            Document { record: &record, kafka: None },
+        ] {
+            let mut written = Vec::new();
+            document.write_json(&mut written);
+            let serde = serde_json::to_vec(&document).expect("serializable");
+            prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&serde));
+        }
+    }
 
     #[test]
     fn generate_format_parse_is_identity(config in generator_config(), n in 1usize..50) {

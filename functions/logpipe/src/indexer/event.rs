@@ -2,9 +2,8 @@
 //! records. A record that cannot be decoded is kept, with the reason, so
 //! that it is dead-lettered rather than lost.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,10 +15,14 @@ use crate::document::KafkaCoordinates;
 /// One record of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncomingRecord {
-    pub coordinates: KafkaCoordinates<'static>,
+    /// Shared by the records of a partition: one allocation per group, not
+    /// per record.
+    pub topic: Arc<str>,
+    pub partition: i32,
+    pub offset: i64,
     /// The event's key for the record's partition, `<topic>-<partition>`,
     /// which `batchItemFailures` must repeat.
-    pub batch_key: String,
+    pub batch_key: Arc<str>,
     /// The document id in both indices.
     pub id: String,
     /// The value's bytes, or why there are none.
@@ -27,16 +30,32 @@ pub struct IncomingRecord {
 }
 
 impl IncomingRecord {
+    /// A record read from Kafka directly (drain mode).
     pub fn new(
-        coordinates: KafkaCoordinates<'static>,
+        topic: Arc<str>,
+        partition: i32,
+        offset: i64,
         value: Result<Vec<u8>, Undecodable>,
     ) -> Self {
-        let batch_key = format!("{}-{}", coordinates.topic, coordinates.partition);
-        IncomingRecord {
-            id: coordinates.document_id(),
-            coordinates,
+        let batch_key = format!("{topic}-{partition}").into();
+        let mut record = IncomingRecord {
+            topic,
+            partition,
+            offset,
             batch_key,
+            id: String::new(),
             value,
+        };
+        record.id = record.coordinates().document_id();
+        record
+    }
+
+    /// Where the record came from, as documents and dead letters carry it.
+    pub fn coordinates(&self) -> KafkaCoordinates<'_> {
+        KafkaCoordinates {
+            topic: Cow::Borrowed(&self.topic),
+            partition: self.partition,
+            offset: self.offset,
         }
     }
 }
@@ -92,6 +111,44 @@ struct Envelope<'a> {
     drain: Option<&'a RawValue>,
 }
 
+/// The whole event in one SIMD pass, when it is a well-formed event (the
+/// normal case). Anything else (a drain request, a malformed record, a
+/// missing field) takes the record-by-record path of [`Envelope`].
+#[derive(Deserialize)]
+struct WellFormedEvent<'a> {
+    #[serde(rename = "eventSource", borrow)]
+    event_source: Cow<'a, str>,
+    #[serde(borrow)]
+    records: Groups<'a, WireRecord<'a>>,
+    #[serde(default)]
+    drain: Option<serde::de::IgnoredAny>,
+}
+
+impl WellFormedEvent<'_> {
+    fn read(text: &str) -> Option<Result<DecodedEvent, EventError>> {
+        let event: WellFormedEvent<'_> = sonic_rs::from_str(text).ok()?;
+        if event.drain.is_some() {
+            return None;
+        }
+        let Groups(groups) = event.records;
+        Some(
+            event_source(Some(&event.event_source)).map(|source| DecodedEvent {
+                source,
+                records: records(groups),
+            }),
+        )
+    }
+}
+
+fn records(groups: Vec<(Cow<'_, str>, Vec<WireRecord<'_>>)>) -> Vec<IncomingRecord> {
+    let mut records = Vec::with_capacity(groups.iter().map(|(_, g)| g.len()).sum());
+    for (key, group) in groups {
+        let key = GroupKey::new(&key);
+        records.extend(group.into_iter().map(|record| from_wire(&key, record)));
+    }
+    records
+}
+
 /// What the indexer Lambda is asked to do.
 #[derive(Debug)]
 pub enum Invocation<'a> {
@@ -104,6 +161,9 @@ pub enum Invocation<'a> {
 
 /// Reads an invocation payload: a Kafka event, or a drain request.
 pub fn decode_invocation(payload: &str) -> Result<Invocation<'_>, EventError> {
+    if let Some(event) = WellFormedEvent::read(payload) {
+        return event.map(Invocation::Event);
+    }
     let envelope: Envelope<'_> =
         serde_json::from_str(payload).map_err(|e| EventError(format!("unreadable JSON ({e})")))?;
     match envelope.drain {
@@ -119,6 +179,9 @@ pub fn decode_invocation(payload: &str) -> Result<Invocation<'_>, EventError> {
 
 /// Decodes an event given as JSON text, as the Lambda runtime hands it over.
 pub fn decode_event_json(event: &str) -> Result<DecodedEvent, EventError> {
+    if let Some(event) = WellFormedEvent::read(event) {
+        return event;
+    }
     let envelope: Envelope<'_> =
         serde_json::from_str(event).map_err(|e| EventError(format!("unreadable JSON ({e})")))?;
     decode_envelope(envelope)
@@ -132,24 +195,16 @@ fn decode_envelope(envelope: Envelope<'_>) -> Result<DecodedEvent, EventError> {
             records: Vec::new(),
         });
     };
-    // One pass when every record is well-formed (the normal case); else the
-    // records are read one by one, so that a malformed one alone becomes a
-    // dead letter.
+    // One pass when the records are well-formed; else they are read one by
+    // one, so that a malformed one alone becomes a dead letter.
     let records = match serde_json::from_str::<Groups<'_, WireRecord<'_>>>(groups.get()) {
-        Ok(Groups(groups)) => groups
-            .into_iter()
-            .flat_map(|(key, group)| {
-                group
-                    .into_iter()
-                    .map(move |record| from_wire(&key, record))
-                    .collect::<Vec<_>>()
-            })
-            .collect(),
+        Ok(Groups(groups)) => records(groups),
         Err(_) => {
             let Groups(groups) = serde_json::from_str::<Groups<'_, &RawValue>>(groups.get())
                 .map_err(|_| EventError("`records` is not an object of arrays".into()))?;
             let mut records = Vec::new();
             for (key, group) in groups {
+                let key = GroupKey::new(&key);
                 for (position, raw) in group.into_iter().enumerate() {
                     records.push(match serde_json::from_str::<WireRecord<'_>>(raw.get()) {
                         Ok(record) => from_wire(&key, record),
@@ -204,86 +259,111 @@ fn event_source(source: Option<&str>) -> Result<EventSource, EventError> {
     }
 }
 
-fn from_wire(batch_key: &str, record: WireRecord<'_>) -> IncomingRecord {
-    let (key_topic, key_partition) = split_batch_key(batch_key);
-    let topic = record
-        .topic
-        .filter(|t| !t.is_empty())
-        .map_or(key_topic, Cow::into_owned);
-    let partition = i32::try_from(record.partition).unwrap_or(key_partition.unwrap_or(-1));
-    let coordinates = KafkaCoordinates {
-        topic: topic.into(),
-        partition,
-        offset: record.offset,
-    };
+/// An event's key for a group of records, `<topic>-<partition>`, read once
+/// for the group.
+struct GroupKey {
+    batch_key: Arc<str>,
+    topic: Arc<str>,
+    partition: Option<i32>,
+}
+
+impl GroupKey {
+    /// `billion_website_logs-2` is topic `billion_website_logs`, partition 2.
+    fn new(key: &str) -> Self {
+        let (topic, partition) = match key.rsplit_once('-') {
+            Some((topic, partition)) => match partition.parse() {
+                Ok(p) => (topic, Some(p)),
+                Err(_) => (key, None),
+            },
+            None => (key, None),
+        };
+        GroupKey {
+            batch_key: key.into(),
+            topic: topic.into(),
+            partition,
+        }
+    }
+
+    /// The record's own topic when it names one, else the key's.
+    fn topic(&self, named: Option<&str>) -> Arc<str> {
+        match named.filter(|t| !t.is_empty()) {
+            Some(topic) if topic != &*self.topic => topic.into(),
+            _ => self.topic.clone(),
+        }
+    }
+}
+
+fn from_wire(key: &GroupKey, record: WireRecord<'_>) -> IncomingRecord {
+    let partition = i32::try_from(record.partition).unwrap_or(key.partition.unwrap_or(-1));
     let value = match record.value {
         None => Err(Undecodable {
             reason: "record has no value (a tombstone or a null value)".into(),
             raw: None,
         }),
-        Some(encoded) => BASE64.decode(encoded.as_bytes()).map_err(|e| Undecodable {
-            reason: format!("value is not base64: {e}"),
+        Some(encoded) => decode_base64(&encoded).map_err(|reason| Undecodable {
+            reason,
             raw: Some(encoded.into_owned()),
         }),
     };
-    IncomingRecord {
-        id: coordinates.document_id(),
-        coordinates,
-        batch_key: batch_key.to_owned(),
+    let mut incoming = IncomingRecord {
+        topic: key.topic(record.topic.as_deref()),
+        partition,
+        offset: record.offset,
+        batch_key: key.batch_key.clone(),
+        id: String::new(),
         value,
-    }
+    };
+    incoming.id = incoming.coordinates().document_id();
+    incoming
+}
+
+/// SIMD decoding for the common case; the `base64` crate says what is wrong
+/// with a bad value (which byte, where).
+fn decode_base64(encoded: &str) -> Result<Vec<u8>, String> {
+    base64_simd::STANDARD
+        .decode_to_vec(encoded.as_bytes())
+        .map_err(|_| {
+            use base64::Engine;
+            match base64::engine::general_purpose::STANDARD.decode(encoded) {
+                Err(e) => format!("value is not base64: {e}"),
+                Ok(_) => "value is not base64".to_owned(),
+            }
+        })
 }
 
 /// A record we cannot read: kept with whatever identifies it, so that its
 /// dead letter can be found.
 fn malformed(
-    batch_key: &str,
+    key: &GroupKey,
     position: usize,
     raw: &RawValue,
     error: &serde_json::Error,
 ) -> IncomingRecord {
-    let (key_topic, key_partition) = split_batch_key(batch_key);
     let record: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-    let topic = record
-        .get("topic")
-        .and_then(Value::as_str)
-        .map_or(key_topic, str::to_owned);
     let partition = record
         .get("partition")
         .and_then(Value::as_i64)
         .and_then(|p| i32::try_from(p).ok())
-        .or(key_partition)
+        .or(key.partition)
         .unwrap_or(-1);
     let offset = record.get("offset").and_then(Value::as_i64);
-    let coordinates = KafkaCoordinates {
-        topic: topic.into(),
+    let batch_key = &key.batch_key;
+    let mut incoming = IncomingRecord {
+        topic: key.topic(record.get("topic").and_then(Value::as_str)),
         partition,
         offset: offset.unwrap_or(-1),
-    };
-    let id = match offset {
-        Some(_) => coordinates.document_id(),
-        None => format!("{batch_key}-unknown-offset-{position}"),
-    };
-    IncomingRecord {
-        id,
-        coordinates,
-        batch_key: batch_key.to_owned(),
+        batch_key: batch_key.clone(),
+        id: String::new(),
         value: Err(Undecodable {
             reason: format!("malformed record {position} of {batch_key:?}: {error}"),
             raw: Some(raw.get().to_owned()),
         }),
-    }
-}
-
-/// `billion_website_logs-2` is topic `billion_website_logs`, partition 2.
-fn split_batch_key(key: &str) -> (String, Option<i32>) {
-    match key.rsplit_once('-') {
-        Some((topic, partition)) => match partition.parse() {
-            Ok(p) => (topic.to_owned(), Some(p)),
-            Err(_) => (key.to_owned(), None),
-        },
-        None => (key.to_owned(), None),
-    }
+    };
+    incoming.id = match offset {
+        Some(_) => incoming.coordinates().document_id(),
+        None => format!("{batch_key}-unknown-offset-{position}"),
+    };
+    incoming
 }
 
 #[cfg(test)]
@@ -293,7 +373,7 @@ mod tests {
     use super::*;
 
     fn b64(s: &[u8]) -> String {
-        BASE64.encode(s)
+        base64_simd::STANDARD.encode_to_string(s)
     }
 
     fn record(offset: i64, value: Option<&str>) -> Value {
@@ -317,7 +397,7 @@ mod tests {
             assert_eq!(decoded.records.len(), 2);
             let r = &decoded.records[1];
             assert_eq!(r.id, "logs-0-6");
-            assert_eq!(r.batch_key, "logs-0");
+            assert_eq!(&*r.batch_key, "logs-0");
             assert_eq!(r.value.as_deref(), Ok(&b"line two"[..]));
         }
     }
@@ -356,10 +436,7 @@ mod tests {
             bad.reason
         );
         assert_eq!(bad.raw.as_deref(), Some("not base64!"));
-        assert_eq!(
-            records[2].coordinates.topic, "logs",
-            "topic from the batch key"
-        );
+        assert_eq!(&*records[2].topic, "logs", "topic from the batch key");
         assert_eq!(records[2].id, "logs-0-7");
         // Headers are not ours to need: their absence loses nothing.
         assert_eq!(records[3].value.as_deref(), Ok(&b"y"[..]));
@@ -372,7 +449,7 @@ mod tests {
         assert!(malformed.raw.as_deref().unwrap().contains("\"zero\""));
         assert_eq!(records[5].id, "logs-3-10", "partition from the batch key");
         assert_eq!(records[4].id, "logs-3-unknown-offset-4");
-        assert_eq!(records[4].coordinates.partition, 3);
+        assert_eq!(records[4].partition, 3);
     }
 
     /// Events serialized from `aws_lambda_events`' own types decode the same.

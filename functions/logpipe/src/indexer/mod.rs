@@ -96,13 +96,15 @@ impl Indexer {
         while !pending.is_empty() {
             let mut next = Vec::new();
             let mut must_wait = false;
-            for chunk in chunks(pending, &self.settings) {
+            for chunk in chunks(records, pending, &self.settings) {
                 let Some(timeout) = self.time_left(deadline) else {
-                    fail_all(
-                        &chunk,
-                        &mut fates,
-                        "out of time before Elasticsearch took it",
-                    );
+                    for action in &chunk {
+                        // A retried record keeps its last failure as the reason.
+                        if fates[action.record] == Fate::Pending {
+                            fates[action.record] =
+                                Fate::Failed("out of time before Elasticsearch took it".into());
+                        }
+                    }
                     continue;
                 };
                 let body = self.body(records, &chunk);
@@ -201,21 +203,29 @@ pub fn prepare(records: &[IncomingRecord]) -> Vec<Action> {
         .enumerate()
         .map(|(i, record)| match &record.value {
             Err(undecodable) => {
+                let coordinates = record.coordinates();
                 let letter = DeadLetter::of_text(
                     undecodable.raw.as_deref(),
                     &undecodable.reason,
                     Stage::Decode,
-                    &record.coordinates,
+                    &coordinates,
                 );
                 action(i, Target::DeadLetters, &letter)
             }
             Ok(bytes) => match parse_bytes(bytes) {
                 Ok(parsed) => {
-                    let document = Document {
+                    // Sized for a typical document, so that it is written without regrowing.
+                    let mut json = Vec::with_capacity(512);
+                    Document {
                         record: &parsed,
-                        kafka: Some(&record.coordinates),
-                    };
-                    action(i, Target::Documents, &document)
+                        kafka: Some(&record.coordinates()),
+                    }
+                    .write_json(&mut json);
+                    Action {
+                        record: i,
+                        target: Target::Documents,
+                        json,
+                    }
                 }
                 Err(e) => dead_letter(records, i, Stage::Parse, &e.to_string()),
             },
@@ -225,20 +235,17 @@ pub fn prepare(records: &[IncomingRecord]) -> Vec<Action> {
 
 fn dead_letter(records: &[IncomingRecord], i: usize, stage: Stage, reason: &str) -> Action {
     let record = &records[i];
+    let coordinates = record.coordinates();
     let letter = match &record.value {
-        Ok(bytes) => DeadLetter::of_bytes(bytes, reason, stage, &record.coordinates),
-        Err(undecodable) => DeadLetter::of_text(
-            undecodable.raw.as_deref(),
-            reason,
-            stage,
-            &record.coordinates,
-        ),
+        Ok(bytes) => DeadLetter::of_bytes(bytes, reason, stage, &coordinates),
+        Err(undecodable) => {
+            DeadLetter::of_text(undecodable.raw.as_deref(), reason, stage, &coordinates)
+        }
     };
     action(i, Target::DeadLetters, &letter)
 }
 
 fn action(record: usize, target: Target, document: &impl Serialize) -> Action {
-    // Sized for a typical document, so that it is written without regrowing.
     let mut json = Vec::with_capacity(512);
     // Our documents are plain structs of strings and numbers: they serialize.
     let _ = serde_json::to_writer(&mut json, document);
@@ -251,13 +258,20 @@ fn action(record: usize, target: Target, document: &impl Serialize) -> Action {
 
 /// Splits actions into requests within the byte and count limits. An action
 /// larger than the byte limit goes alone rather than never.
-fn chunks(actions: Vec<Action>, settings: &ElasticsearchSettings) -> Vec<Vec<Action>> {
-    const ACTION_LINE: usize = 100;
+fn chunks(
+    records: &[IncomingRecord],
+    actions: Vec<Action>,
+    settings: &ElasticsearchSettings,
+) -> Vec<Vec<Action>> {
     let mut chunks = Vec::new();
     let mut chunk = Vec::new();
     let mut bytes = 0;
     for action in actions {
-        let size = action.json.len() + ACTION_LINE;
+        let index = match action.target {
+            Target::Documents => &settings.index,
+            Target::DeadLetters => &settings.deadletter_index,
+        };
+        let size = BulkBody::create_len(index, &records[action.record].id, action.json.len());
         if !chunk.is_empty()
             && (bytes + size > settings.max_bulk_bytes || chunk.len() >= settings.max_bulk_actions)
         {
@@ -312,8 +326,8 @@ fn report(
         *report.failure_reasons.entry(reason).or_default() += 1;
         report.response.batch_item_failures.push(BatchItemFailure {
             item_identifier: KafkaItemIdentifier {
-                partition: record.batch_key.clone(),
-                offset: record.coordinates.offset,
+                partition: record.batch_key.to_string(),
+                offset: record.offset,
             },
         });
     }
@@ -346,4 +360,70 @@ pub fn log_report(report: &BatchReport) {
             ],
         )
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::ElasticsearchAuth;
+    use crate::{Generator, GeneratorConfig, LineFormat, format_line};
+
+    fn settings(max_bulk_bytes: usize, max_bulk_actions: usize) -> ElasticsearchSettings {
+        ElasticsearchSettings {
+            url: "http://127.0.0.1:9200".into(),
+            auth: ElasticsearchAuth::None,
+            index: "i".repeat(200),
+            deadletter_index: "d".repeat(200),
+            gzip: false,
+            max_bulk_bytes,
+            max_bulk_actions,
+            request_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// Good lines and bad, on a topic as long as Kafka allows.
+    fn records(n: usize) -> Vec<IncomingRecord> {
+        let topic: Arc<str> = "t".repeat(249).into();
+        Generator::new(GeneratorConfig::default())
+            .take(n)
+            .enumerate()
+            .map(|(i, record)| {
+                let line = match i % 10 {
+                    0 => "not an access log".to_owned(),
+                    _ => format_line(&record, LineFormat::Original),
+                };
+                IncomingRecord::new(topic.clone(), 0, i as i64, Ok(line.into_bytes()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn requests_stay_within_the_byte_and_action_limits() {
+        let records = records(2_000);
+        for (max_bytes, max_actions) in [(65_536, 5_000), (4_096, 5_000), (1 << 20, 70)] {
+            let settings = settings(max_bytes, max_actions);
+            let body_bytes = |chunk: &[Action]| {
+                let mut body = BulkBody::new();
+                for action in chunk {
+                    let index = match action.target {
+                        Target::Documents => &settings.index,
+                        Target::DeadLetters => &settings.deadletter_index,
+                    };
+                    body.push_create_json(index, &records[action.record].id, &action.json);
+                }
+                body.byte_len()
+            };
+            let chunks = chunks(&records, prepare(&records), &settings);
+            assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 2_000);
+            for chunk in &chunks {
+                assert!(chunk.len() <= max_actions);
+                let bytes = body_bytes(chunk);
+                assert!(bytes <= max_bytes, "{bytes} bytes > {max_bytes}");
+            }
+            assert!(chunks.len() > 1);
+        }
+    }
 }

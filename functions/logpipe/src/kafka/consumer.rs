@@ -2,6 +2,7 @@
 //! commits only offsets whose records were handled.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -12,7 +13,6 @@ use thiserror::Error;
 
 use super::{KafkaContext, client_config};
 use crate::config::KafkaSettings;
-use crate::document::KafkaCoordinates;
 use crate::indexer::{IncomingRecord, Undecodable};
 
 /// What the consumer could not do, on which topic, and librdkafka's reason.
@@ -36,7 +36,7 @@ impl ConsumerError {
 
 pub struct LogConsumer {
     consumer: StreamConsumer<KafkaContext>,
-    topic: String,
+    topic: Arc<str>,
 }
 
 impl LogConsumer {
@@ -58,7 +58,7 @@ impl LogConsumer {
             .map_err(|e| ConsumerError::new(&settings.topic, "subscribe", e))?;
         Ok(LogConsumer {
             consumer,
-            topic: settings.topic.clone(),
+            topic: settings.topic.as_str().into(),
         })
     }
 
@@ -93,7 +93,7 @@ impl LogConsumer {
                 }
             };
             bytes += message.payload_len();
-            batch.push(incoming(&message));
+            batch.push(incoming(&self.topic, &message));
             // Later records only if they are already fetched.
             wait = Duration::from_millis(5);
         }
@@ -117,15 +117,10 @@ impl LogConsumer {
     }
 }
 
-fn incoming(message: &BorrowedMessage<'_>) -> IncomingRecord {
-    let coordinates = KafkaCoordinates {
-        topic: message.topic().to_owned().into(),
-        partition: message.partition(),
-        offset: message.offset(),
-    };
+fn incoming(topic: &Arc<str>, message: &BorrowedMessage<'_>) -> IncomingRecord {
     let value = message.payload().map(<[u8]>::to_vec).ok_or(Undecodable {
         reason: "the record has no value".into(),
         raw: None,
     });
-    IncomingRecord::new(coordinates, value)
+    IncomingRecord::new(topic.clone(), message.partition(), message.offset(), value)
 }
