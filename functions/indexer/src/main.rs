@@ -17,6 +17,12 @@ use logpipe::kafka::LogConsumer;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+/// mimalloc keeps freed memory for reuse: with the system allocator, large
+/// per-invocation buffers are mapped and faulted in afresh every time, which
+/// doubled the indexer's CPU per event (README, benchmarks).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Function {
     indexer: Indexer,
     /// Only drain mode reads Kafka; an event-driven indexer needs no Kafka

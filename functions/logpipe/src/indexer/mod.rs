@@ -183,16 +183,34 @@ impl Indexer {
     }
 
     fn body(&self, records: &[IncomingRecord], chunk: &[Action]) -> Vec<u8> {
-        let mut body = BulkBody::new();
-        for action in chunk {
-            let index = match action.target {
-                Target::Documents => &self.settings.index,
-                Target::DeadLetters => &self.settings.deadletter_index,
-            };
-            body.push_create_json(index, &records[action.record].id, &action.json);
-        }
-        body.into_bytes()
+        let indices = (&*self.settings.index, &*self.settings.deadletter_index);
+        bulk_body(records, chunk, indices).into_bytes()
     }
+}
+
+/// The `_bulk` body of `actions`, into `(documents, dead letters)` indices.
+pub fn bulk_body(
+    records: &[IncomingRecord],
+    actions: &[Action],
+    (index, deadletter_index): (&str, &str),
+) -> BulkBody {
+    let target_index = |action: &Action| match action.target {
+        Target::Documents => index,
+        Target::DeadLetters => deadletter_index,
+    };
+    let bytes = actions
+        .iter()
+        .map(|a| BulkBody::create_len(target_index(a), &records[a.record].id, a.json.len()))
+        .sum();
+    let mut body = BulkBody::with_capacity(bytes);
+    for action in actions {
+        body.push_create_json(
+            target_index(action),
+            &records[action.record].id,
+            &action.json,
+        );
+    }
+    body
 }
 
 /// The first action of every record: its document, or its dead letter when
@@ -405,17 +423,8 @@ mod tests {
         let records = records(2_000);
         for (max_bytes, max_actions) in [(65_536, 5_000), (4_096, 5_000), (1 << 20, 70)] {
             let settings = settings(max_bytes, max_actions);
-            let body_bytes = |chunk: &[Action]| {
-                let mut body = BulkBody::new();
-                for action in chunk {
-                    let index = match action.target {
-                        Target::Documents => &settings.index,
-                        Target::DeadLetters => &settings.deadletter_index,
-                    };
-                    body.push_create_json(index, &records[action.record].id, &action.json);
-                }
-                body.byte_len()
-            };
+            let indices = (&*settings.index, &*settings.deadletter_index);
+            let body_bytes = |chunk: &[Action]| bulk_body(&records, chunk, indices).byte_len();
             let chunks = chunks(&records, prepare(&records), &settings);
             assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 2_000);
             for chunk in &chunks {
