@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 STACK := infra/local/stack
 
-.PHONY: test lint unit bins stack-test bench demo build fuzz stack-start stack-stop
+.PHONY: test lint unit bins stack-test bench bench-stack demo build fuzz stack-start stack-stop
 
 test: lint unit bins stack-test
 
@@ -30,15 +30,26 @@ stack-test:
 	  $(STACK) stop; exit $$status
 
 build:
-	$(CARGO) build --release --locked -p logpipe-cli
+	$(CARGO) build --release --locked -p logpipe-cli -p logpipe-producer -p logpipe-indexer
 
 demo: build
 	$(STACK) start
 	eval "$$($(STACK) env)"; ./target/release/logpipe produce --count 100000 --seed 7
 	./target/release/logpipe generate --count 100000 --seed 7 | ./target/release/logpipe parse > /dev/null
 
+# CPU and memory benchmarks of the library (criterion; no servers).
 bench:
-	$(CARGO) bench -p logpipe --bench lines
+	$(CARGO) bench -p logpipe --bench lines --bench indexer --bench indexer_memory
+
+# Benchmarks against the local stack: producer vs the original, cold starts, indexing end to end.
+bench-stack: build
+	$(STACK) start
+	eval "$$($(STACK) env)"; \
+	  pip install -q -r functions/producer/benches/requirements.txt && \
+	  python functions/producer/benches/producer_compare.py --count 1000000 && \
+	  python functions/producer/benches/cold_start.py --function producer && \
+	  python functions/producer/benches/cold_start.py --function indexer && \
+	  python functions/indexer/benches/end_to_end.py --events 5
 
 # A bounded run of the parser's fuzz target (cargo install cargo-fuzz first).
 # cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain take them.

@@ -4,7 +4,7 @@
 //! producer once; each invocation publishes what its payload asks for.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use logpipe::config::{KafkaSettings, Settings};
@@ -25,6 +25,7 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::load().await?;
     let kafka = KafkaSettings::from_settings(&settings)?;
     let producer = Arc::new(LogProducer::new(&kafka)?);
+    producer.warm_up(Duration::from_secs(1));
     tracing::info!(topic = producer.topic(), "producer ready");
     lambda_runtime::run(service_fn(|event| handle(producer.clone(), event))).await
 }

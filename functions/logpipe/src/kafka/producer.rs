@@ -68,7 +68,10 @@ impl LogProducer {
             )
             .set("batch.size", (1 << 20).to_string())
             .set("queue.buffering.max.messages", "1000000")
-            .set("queue.buffering.max.kbytes", (1 << 20).to_string());
+            .set("queue.buffering.max.kbytes", (1 << 20).to_string())
+            // Every partition leader is written to anyway: connect to all
+            // brokers at once, so the producer id can be had sooner.
+            .set("enable.sparse.connections", "false");
         let producer = config.create_with_context(KafkaContext::new(settings))?;
         Ok(LogProducer {
             producer,
@@ -78,6 +81,21 @@ impl LogProducer {
 
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// Connects to the brokers and reads the topic's metadata now rather
+    /// than at the first record (best effort: what fails here fails again,
+    /// and is reported, when records are sent). librdkafka retries getting
+    /// the idempotent producer's id every 500 ms until a broker is up: a
+    /// connection made at cold start saves the first invocation one round.
+    pub fn warm_up(&self, timeout: Duration) {
+        if let Err(error) = self
+            .producer
+            .client()
+            .fetch_metadata(Some(&self.topic), timeout)
+        {
+            tracing::warn!(topic = %self.topic, %error, "no metadata from the brokers yet");
+        }
     }
 
     /// Generates `count` lines and publishes them, keyed by client address so
