@@ -128,9 +128,9 @@ fn write_json_str(out: &mut Vec<u8>, text: &str) {
 /// fold over every byte, without an early exit, so that the compiler makes
 /// it a SIMD loop: the strings are short and almost never need escaping.
 fn needs_escaping(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .fold(false, |found, &b| found | (b < 0x20) | (b == b'"') | (b == b'\\'))
+    bytes.iter().fold(false, |found, &b| {
+        found | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 /// An NDJSON `_bulk` body of `create` actions.
