@@ -83,18 +83,37 @@ impl LogProducer {
         &self.topic
     }
 
-    /// Connects to the brokers and reads the topic's metadata now rather
-    /// than at the first record (best effort: what fails here fails again,
-    /// and is reported, when records are sent). librdkafka retries getting
-    /// the idempotent producer's id every 500 ms until a broker is up: a
-    /// connection made at cold start saves the first invocation one round.
+    /// Connects to the brokers now rather than at the first record, so that
+    /// the first invocation need not wait for the idempotent producer's id
+    /// (best effort: what fails here fails again, and is reported, when
+    /// records are sent). librdkafka asks for the id when a metadata answer
+    /// arrives while a broker it learned of is up, else every 500 ms: the
+    /// first answer makes it connect to the brokers, the second, once they
+    /// are up, gets the id at once.
     pub fn warm_up(&self, timeout: Duration) {
-        if let Err(error) = self
-            .producer
-            .client()
-            .fetch_metadata(Some(&self.topic), timeout)
-        {
-            tracing::warn!(topic = %self.topic, %error, "no metadata from the brokers yet");
+        let client = self.producer.client();
+        for _ in 0..2 {
+            if let Err(error) = client.fetch_metadata(Some(&self.topic), timeout) {
+                tracing::warn!(topic = %self.topic, %error, "no metadata from the brokers yet");
+                return;
+            }
+        }
+    }
+
+    /// Serves delivery reports until none is outstanding (true) or until
+    /// `deadline` (false). rdkafka's `flush` polls in steps of 100 ms, which
+    /// a small run would spend waiting for a report that came long before.
+    fn wait_for_deliveries(&self, deadline: Instant) -> bool {
+        loop {
+            if self.producer.in_flight_count() == 0 {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            self.producer
+                .poll((deadline - now).min(Duration::from_millis(5)));
         }
     }
 
@@ -150,13 +169,12 @@ impl LogProducer {
         }
         progress(sent);
 
-        let remaining = deadline.saturating_duration_since(Instant::now() + DEADLINE_MARGIN);
-        if self.producer.flush(remaining).is_err() {
+        if !self.wait_for_deliveries(deadline - DEADLINE_MARGIN) {
             // Out of time: fail what is left now, so that no report arrives
             // later and no record is counted neither way.
             self.producer
                 .purge(PurgeConfig::default().queue().inflight());
-            let _ = self.producer.flush(Duration::from_secs(1));
+            self.wait_for_deliveries(Instant::now() + Duration::from_secs(1));
         }
 
         let deliveries = self.producer.context().take_deliveries();
