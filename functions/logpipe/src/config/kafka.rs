@@ -113,7 +113,7 @@ impl KafkaSettings {
             tls,
             auth,
             compression,
-            linger_ms: settings.parse_or("KAFKA_LINGER_MS", 20, "a number of milliseconds")?,
+            linger_ms: settings.parse_or("KAFKA_LINGER_MS", 5, "a number of milliseconds")?,
             message_timeout_ms: settings.parse_or(
                 "KAFKA_MESSAGE_TIMEOUT_MS",
                 30_000,
@@ -238,7 +238,7 @@ mod tests {
         let k = kafka(&[("KAFKA_BOOTSTRAP_SERVER", "127.0.0.1:9092")]).unwrap();
         assert_eq!(k.security_protocol(), "PLAINTEXT");
         assert_eq!(k.topic, "billion_website_logs");
-        assert_eq!((k.compression, k.linger_ms), (Compression::Lz4, 20));
+        assert_eq!((k.compression, k.linger_ms), (Compression::Lz4, 5));
     }
 
     #[test]

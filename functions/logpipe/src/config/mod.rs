@@ -53,7 +53,7 @@ pub const KNOWN_SETTINGS: &[(&str, &str)] = &[
     ),
     (
         "KAFKA_LINGER_MS",
-        "producer batching delay in ms (default 20)",
+        "producer batching delay in ms (default 5)",
     ),
     (
         "KAFKA_MESSAGE_TIMEOUT_MS",
