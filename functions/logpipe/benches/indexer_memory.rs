@@ -72,10 +72,9 @@ fn main() {
             largest = largest.max(body.byte_len());
             body = BulkBody::new();
         }
-        let index = match action.target {
-            Target::Documents => "billion_website_logs",
-            Target::DeadLetters => "billion_website_logs-deadletter",
-        };
+        let index = action
+            .target
+            .index_of(("billion_website_logs", "billion_website_logs-deadletter"));
         body.push_create_json(index, &decoded.records[action.record].id, &action.json);
     }
     largest = largest.max(body.byte_len());

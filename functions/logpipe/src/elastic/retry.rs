@@ -40,6 +40,10 @@ pub fn classify_item(status: u16, error_type: Option<&str>, reason: Option<&str>
 pub enum RequestOutcome {
     /// Connection refused, timeout, 429, 5xx: try the whole request again.
     Retry(String),
+    /// 413: the server takes smaller requests than ours (its
+    /// `http.max_content_length`, or a managed service's limit): send the
+    /// records again in smaller requests, at once.
+    Split(String),
     /// Authentication, a refused body: no retry helps; the records fail (and
     /// Kafka redelivers them), they are not the records' fault.
     Fail(String),
@@ -52,6 +56,7 @@ pub fn classify_request(status: Option<u16>, detail: &str) -> RequestOutcome {
         Some(s @ (408 | 429 | 500..=599)) => {
             RequestOutcome::Retry(format!("answered {s}: {detail}"))
         }
+        Some(413) => RequestOutcome::Split(format!("answered 413 (request too large): {detail}")),
         Some(s) => RequestOutcome::Fail(format!("answered {s}: {detail}")),
     }
 }
@@ -145,6 +150,10 @@ mod tests {
         ));
         assert!(matches!(
             classify_request(Some(413), ""),
+            RequestOutcome::Split(_)
+        ));
+        assert!(matches!(
+            classify_request(Some(400), ""),
             RequestOutcome::Fail(_)
         ));
     }

@@ -35,6 +35,16 @@ pub enum Target {
     DeadLetters,
 }
 
+impl Target {
+    /// Which of `(documents, dead letters)` this target writes to.
+    pub fn index_of<'a>(self, (documents, dead_letters): (&'a str, &'a str)) -> &'a str {
+        match self {
+            Target::Documents => documents,
+            Target::DeadLetters => dead_letters,
+        }
+    }
+}
+
 /// One `create` to send: a record's document or its dead letter.
 #[derive(Debug, Clone)]
 pub struct Action {
@@ -92,11 +102,12 @@ impl Indexer {
         let mut pending = prepare(records);
         let mut backoff = Backoff::default();
         let mut requests = 0;
+        let mut max_bytes = self.settings.max_bulk_bytes;
 
         while !pending.is_empty() {
             let mut next = Vec::new();
             let mut must_wait = false;
-            for chunk in chunks(records, pending, &self.settings) {
+            for chunk in chunks(records, pending, max_bytes, &self.settings) {
                 let Some(timeout) = self.time_left(deadline) else {
                     for action in &chunk {
                         // A retried record keeps its last failure as the reason.
@@ -158,7 +169,18 @@ impl Indexer {
                             must_wait = true;
                             next.extend(chunk);
                         }
-                        RequestOutcome::Fail(reason) => fail_all(&chunk, &mut fates, &reason),
+                        RequestOutcome::Split(reason) if chunk.len() > 1 => {
+                            for action in &chunk {
+                                fates[action.record] = Fate::Failed(reason.clone());
+                            }
+                            // Smaller requests from now on, sent without a
+                            // wait; a lone record too large for the server fails.
+                            max_bytes = max_bytes.min(self.request_bytes(records, &chunk) / 2);
+                            next.extend(chunk);
+                        }
+                        RequestOutcome::Split(reason) | RequestOutcome::Fail(reason) => {
+                            fail_all(&chunk, &mut fates, &reason)
+                        }
                     },
                 }
             }
@@ -182,9 +204,17 @@ impl Indexer {
         (left >= Duration::from_millis(50)).then(|| left.min(self.settings.request_timeout))
     }
 
+    fn indices(&self) -> (&str, &str) {
+        (&self.settings.index, &self.settings.deadletter_index)
+    }
+
+    fn request_bytes(&self, records: &[IncomingRecord], chunk: &[Action]) -> usize {
+        let indices = self.indices();
+        chunk.iter().map(|a| create_len(records, a, indices)).sum()
+    }
+
     fn body(&self, records: &[IncomingRecord], chunk: &[Action]) -> Vec<u8> {
-        let indices = (&*self.settings.index, &*self.settings.deadletter_index);
-        bulk_body(records, chunk, indices).into_bytes()
+        bulk_body(records, chunk, self.indices()).into_bytes()
     }
 }
 
@@ -192,25 +222,24 @@ impl Indexer {
 pub fn bulk_body(
     records: &[IncomingRecord],
     actions: &[Action],
-    (index, deadletter_index): (&str, &str),
+    indices: (&str, &str),
 ) -> BulkBody {
-    let target_index = |action: &Action| match action.target {
-        Target::Documents => index,
-        Target::DeadLetters => deadletter_index,
-    };
     let bytes = actions
         .iter()
-        .map(|a| BulkBody::create_len(target_index(a), &records[a.record].id, a.json.len()))
+        .map(|a| create_len(records, a, indices))
         .sum();
     let mut body = BulkBody::with_capacity(bytes);
     for action in actions {
-        body.push_create_json(
-            target_index(action),
-            &records[action.record].id,
-            &action.json,
-        );
+        let index = action.target.index_of(indices);
+        body.push_create_json(index, &records[action.record].id, &action.json);
     }
     body
+}
+
+/// The bytes `action` takes in a `_bulk` body.
+fn create_len(records: &[IncomingRecord], action: &Action, indices: (&str, &str)) -> usize {
+    let index = action.target.index_of(indices);
+    BulkBody::create_len(index, &records[action.record].id, action.json.len())
 }
 
 /// The first action of every record: its document, or its dead letter when
@@ -274,24 +303,23 @@ fn action(record: usize, target: Target, document: &impl Serialize) -> Action {
     }
 }
 
-/// Splits actions into requests within the byte and count limits. An action
-/// larger than the byte limit goes alone rather than never.
+/// Splits actions into requests of at most `max_bytes` and the configured
+/// number of actions. An action larger than the byte limit goes alone rather
+/// than never.
 fn chunks(
     records: &[IncomingRecord],
     actions: Vec<Action>,
+    max_bytes: usize,
     settings: &ElasticsearchSettings,
 ) -> Vec<Vec<Action>> {
+    let indices = (&*settings.index, &*settings.deadletter_index);
     let mut chunks = Vec::new();
     let mut chunk = Vec::new();
     let mut bytes = 0;
     for action in actions {
-        let index = match action.target {
-            Target::Documents => &settings.index,
-            Target::DeadLetters => &settings.deadletter_index,
-        };
-        let size = BulkBody::create_len(index, &records[action.record].id, action.json.len());
+        let size = create_len(records, &action, indices);
         if !chunk.is_empty()
-            && (bytes + size > settings.max_bulk_bytes || chunk.len() >= settings.max_bulk_actions)
+            && (bytes + size > max_bytes || chunk.len() >= settings.max_bulk_actions)
         {
             chunks.push(std::mem::take(&mut chunk));
             bytes = 0;
@@ -425,7 +453,7 @@ mod tests {
             let settings = settings(max_bytes, max_actions);
             let indices = (&*settings.index, &*settings.deadletter_index);
             let body_bytes = |chunk: &[Action]| bulk_body(&records, chunk, indices).byte_len();
-            let chunks = chunks(&records, prepare(&records), &settings);
+            let chunks = chunks(&records, prepare(&records), max_bytes, &settings);
             assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 2_000);
             for chunk in &chunks {
                 assert!(chunk.len() <= max_actions);
