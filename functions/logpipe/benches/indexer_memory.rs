@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use logpipe::indexer::{Target, decode_event_json, prepare};
+use logpipe::indexer::{decode_event_json, prepare};
 use logpipe::{BulkBody, Generator, GeneratorConfig, LineFormat, LineWriter};
 
 /// Counts live heap bytes and remembers the peak.
