@@ -1,6 +1,6 @@
 # The two commands of the README, and their parts.
 #   make test    what CI runs: format, lints, Rust tests, tests against the local stack
-#   make demo    start the local stack, publish logs to it, parse logs (grows into the end-to-end run)
+#   make demo    start the local stack, publish logs to Kafka, index them into Elasticsearch
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -34,8 +34,10 @@ build:
 
 demo: build
 	$(STACK) start
-	eval "$$($(STACK) env)"; ./target/release/logpipe produce --count 100000 --seed 7
-	./target/release/logpipe generate --count 100000 --seed 7 | ./target/release/logpipe parse > /dev/null
+	eval "$$($(STACK) env)"; \
+	  ./target/release/logpipe produce --count 100000 --seed 7 > /dev/null && \
+	  ./target/release/logpipe drain --idle-seconds 3 > /dev/null && \
+	  ./target/release/logpipe generate --count 100000 --seed 7 | ./target/release/logpipe parse > /dev/null
 
 # CPU and memory benchmarks of the library (criterion; no servers).
 bench:
