@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use crate::indexer::{BatchReport, IncomingRecord, Indexer};
 use crate::kafka::{ConsumerError, LogConsumer};
-use crate::metrics::emf_line;
+use crate::metrics::print_emf;
 
 /// Records per batch and bytes per batch, as an event-source mapping delivers.
 const BATCH_RECORDS: usize = 10_000;
@@ -223,18 +223,15 @@ pub fn log_report(report: &DrainReport) {
         elapsed_ms = report.elapsed_ms,
         "drained topic"
     );
-    println!(
-        "{}",
-        emf_line(
-            &[("Function", "indexer-drain")],
-            &[
-                ("Records", report.records as f64, "Count"),
-                ("Indexed", report.indexed as f64, "Count"),
-                ("DeadLettered", report.dead_lettered as f64, "Count"),
-                ("Failed", report.failed as f64, "Count"),
-                ("ElapsedMs", report.elapsed_ms as f64, "Milliseconds"),
-            ],
-        )
+    print_emf(
+        &[("Function", "indexer-drain")],
+        &[
+            ("Records", report.records as f64, "Count"),
+            ("Indexed", report.indexed as f64, "Count"),
+            ("DeadLettered", report.dead_lettered as f64, "Count"),
+            ("Failed", report.failed as f64, "Count"),
+            ("ElapsedMs", report.elapsed_ms as f64, "Milliseconds"),
+        ],
     );
 }
 

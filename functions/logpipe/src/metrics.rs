@@ -6,6 +6,11 @@ use serde_json::{Map, Value, json};
 /// The namespace of every logpipe metric.
 pub const NAMESPACE: &str = "logpipe";
 
+/// Writes one EMF line to stdout, where Lambda's log capture picks it up.
+pub fn print_emf(dimensions: &[(&str, &str)], metrics: &[(&str, f64, &str)]) {
+    println!("{}", emf_line(dimensions, metrics));
+}
+
 /// One EMF log line: `metrics` as (name, value, unit), under `dimensions`.
 pub fn emf_line(dimensions: &[(&str, &str)], metrics: &[(&str, f64, &str)]) -> String {
     let timestamp_ms = std::time::SystemTime::now()

@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::generate::{Generator, GeneratorConfig};
 use crate::kafka::{LogProducer, ProduceReport};
-use crate::metrics::emf_line;
+use crate::metrics::print_emf;
 
 /// Lines per invocation when the payload does not say: the original DAG's batch.
 pub const DEFAULT_COUNT: u64 = 15_000;
@@ -160,16 +160,13 @@ pub fn log_report(report: &ProduceReport) {
         seed = report.seed,
         "produced access logs"
     );
-    println!(
-        "{}",
-        emf_line(
-            &[("Function", "producer")],
-            &[
-                ("Produced", report.produced as f64, "Count"),
-                ("Failed", report.failed as f64, "Count"),
-                ("ElapsedMs", report.elapsed_ms as f64, "Milliseconds"),
-            ],
-        )
+    print_emf(
+        &[("Function", "producer")],
+        &[
+            ("Produced", report.produced as f64, "Count"),
+            ("Failed", report.failed as f64, "Count"),
+            ("ElapsedMs", report.elapsed_ms as f64, "Milliseconds"),
+        ],
     );
 }
 

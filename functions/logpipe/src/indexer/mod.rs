@@ -22,7 +22,7 @@ use crate::document::{BulkBody, Document};
 use crate::elastic::{
     Backoff, ItemOutcome, RequestOutcome, classify_item, classify_request, send_bulk,
 };
-use crate::metrics::emf_line;
+use crate::metrics::print_emf;
 use crate::parse::parse_bytes;
 
 /// Kept back from the deadline to answer in time.
@@ -392,19 +392,16 @@ pub fn log_report(report: &BatchReport) {
         failure_reasons = ?report.failure_reasons,
         "indexed batch"
     );
-    println!(
-        "{}",
-        emf_line(
-            &[("Function", "indexer")],
-            &[
-                ("Records", report.records as f64, "Count"),
-                ("Indexed", report.indexed as f64, "Count"),
-                ("DeadLettered", report.dead_lettered as f64, "Count"),
-                ("Failed", report.failed as f64, "Count"),
-                ("BulkRequests", report.requests as f64, "Count"),
-                ("ElapsedMs", report.elapsed_ms as f64, "Milliseconds"),
-            ],
-        )
+    print_emf(
+        &[("Function", "indexer")],
+        &[
+            ("Records", report.records as f64, "Count"),
+            ("Indexed", report.indexed as f64, "Count"),
+            ("DeadLettered", report.dead_lettered as f64, "Count"),
+            ("Failed", report.failed as f64, "Count"),
+            ("BulkRequests", report.requests as f64, "Count"),
+            ("ElapsedMs", report.elapsed_ms as f64, "Milliseconds"),
+        ],
     );
 }
 
