@@ -123,6 +123,16 @@ impl Default for GeneratorConfig {
 }
 
 impl GeneratorConfig {
+    /// The base that explicit options refine: [`realistic`](Self::realistic)
+    /// or the original system's defaults.
+    pub fn preset(realistic: bool) -> Self {
+        if realistic {
+            Self::realistic()
+        } else {
+            Self::default()
+        }
+    }
+
     /// Every realism option on: what a real site's traffic looks like.
     pub fn realistic() -> Self {
         GeneratorConfig {

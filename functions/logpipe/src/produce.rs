@@ -87,11 +87,7 @@ impl ProduceRequest {
     }
 
     pub fn generator_config(&self) -> GeneratorConfig {
-        let base = if self.realistic {
-            GeneratorConfig::realistic()
-        } else {
-            GeneratorConfig::default()
-        };
+        let base = GeneratorConfig::preset(self.realistic);
         GeneratorConfig {
             seed: self.seed,
             start: self.start,

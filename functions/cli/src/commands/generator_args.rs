@@ -33,11 +33,7 @@ pub struct GeneratorArgs {
 
 impl GeneratorArgs {
     pub fn config(&self) -> GeneratorConfig {
-        let base = if self.realistic {
-            GeneratorConfig::realistic()
-        } else {
-            GeneratorConfig::default()
-        };
+        let base = GeneratorConfig::preset(self.realistic);
         GeneratorConfig {
             seed: self.seed,
             start: self.start,
