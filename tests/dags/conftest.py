@@ -1,0 +1,154 @@
+"""Airflow for the DAG tests, and the Lambda Invoke API the DAGs call.
+
+Run in the Airflow venv (`infra/local/airflow` builds it), with the local stack started and its
+environment (the functions read their settings from its Secrets Manager emulator):
+
+    eval "$(infra/local/stack env)"
+    .local/airflow-venv/bin/python -m pytest -q tests/dags
+
+Airflow gets a throw-away AIRFLOW_HOME with a migrated SQLite database, dags/ as its DAGs folder
+and no example DAGs. These are set before anything imports airflow, which reads them once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="logpipe-airflow-"))
+os.environ.update(
+    AIRFLOW_HOME=str(AIRFLOW_HOME),
+    AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+    AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+    AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS="False",
+)
+# The project's test helpers in tests/: the Lambda emulator and plain-HTTP Elasticsearch calls.
+sys.path.insert(0, str(ROOT / "tests"))
+
+from lambda_emulator import LambdaEmulator  # noqa: E402
+
+STACK_STATE = Path(os.environ.get("LOGPIPE_STATE_DIR", ROOT / ".local"))
+BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVER", "127.0.0.1:9092")
+
+
+def pytest_configure(config):
+    # Airflow 2.10's web-server dependencies (Flask 2.2, connexion 2) warn on import; not ours.
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def airflow_db():
+    """A migrated Airflow metadata database for the session, deleted with its AIRFLOW_HOME."""
+    from airflow.utils import db
+
+    db.initdb(load_connections=False)
+    yield
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def dagbag():
+    """dags/ parsed afresh: operators cache their hook (and its connection) once used."""
+    from airflow.models import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"), include_examples=False)
+
+
+@dataclass
+class Endpoint:
+    """A Lambda Invoke API serving logpipe's functions."""
+
+    url: str
+    functions: dict[str, str]  # logical function ("producer", "indexer") -> name to invoke
+    log: Callable[[], str]  # what the functions printed so far
+
+
+@pytest.fixture(scope="session")
+def lambda_endpoint():
+    """lambda_endpoint(**env) -> Endpoint: the functions, with `env` added to their environment
+    (endpoints are started once per distinct `env` and stopped at the end of the session).
+
+    The one place that says what serves the Lambda Invoke API. Here: `cargo lambda watch`
+    (tests/lambda_emulator.py) running the workspace's functions as `producer` and `indexer`;
+    it answers a function error with HTTP 500 rather than 200 + X-Amz-Function-Error, and the
+    operator fails the task either way. The functions read their settings from the stack's
+    secret (SECRET_NAME), not from the test's Kafka and Elasticsearch variables.
+    """
+    with contextlib.ExitStack() as stack:
+        started: dict[tuple, Endpoint] = {}
+
+        def start(**env: str) -> Endpoint:
+            key = tuple(sorted(env.items()))
+            if key not in started:
+                emulator = stack.enter_context(
+                    LambdaEmulator(
+                        env={"SECRET_NAME": "MWAA_Secrets_V2", **env},
+                        unset=("KAFKA_BOOTSTRAP_SERVER", "ELASTICSEARCH_URL"),
+                    )
+                )
+                started[key] = Endpoint(
+                    url=f"http://127.0.0.1:{emulator.port}",
+                    functions={"producer": "producer", "indexer": "indexer"},
+                    log=emulator.function_log,
+                )
+            return started[key]
+
+        yield start
+
+
+@pytest.fixture
+def use_endpoint(monkeypatch):
+    """use_endpoint(endpoint): Airflow's aws_default connection points at `endpoint` (dummy
+    credentials, us-east-1) and the DAGs' Variables name its functions."""
+
+    def use(endpoint: Endpoint) -> None:
+        connection = {
+            "conn_type": "aws",
+            "login": "test",
+            "password": "test",
+            "extra": {"endpoint_url": endpoint.url, "region_name": "us-east-1"},
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+        monkeypatch.setenv("AIRFLOW_VAR_LOGPIPE_PRODUCER_FUNCTION", endpoint.functions["producer"])
+        monkeypatch.setenv("AIRFLOW_VAR_LOGPIPE_INDEXER_FUNCTION", endpoint.functions["indexer"])
+
+    return use
+
+
+@pytest.fixture
+def pipeline():
+    """A fresh topic (3 partitions), consumer group and index pair: the functions' environment."""
+    import eshttp
+
+    run = uuid.uuid4().hex[:10]
+    env = {
+        "KAFKA_TOPIC": f"dags-{run}",
+        "KAFKA_GROUP_ID": f"dags-{run}",
+        "ELASTICSEARCH_INDEX": f"dags-{run}",
+        "ELASTICSEARCH_DEADLETTER_INDEX": f"dags-{run}-dead",
+    }
+    # The Airflow venv has no Kafka client; the stack's venv has one and the stack's own script.
+    python = STACK_STATE / "venv" / "bin" / "python"
+    assert python.exists(), f"no {python}: start the local stack (infra/local/stack start) first"
+    done = subprocess.run(
+        [python, ROOT / "infra" / "local" / "create_topic.py", "--bootstrap", BOOTSTRAP,
+         "--topic", env["KAFKA_TOPIC"], "--partitions", "3"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, f"creating topic {env['KAFKA_TOPIC']} with {python}: {done.stderr}"
+    yield env
+    for index in (env["ELASTICSEARCH_INDEX"], env["ELASTICSEARCH_DEADLETTER_INDEX"]):
+        eshttp.delete_index(index)

@@ -1,0 +1,137 @@
+"""The DAGs in dags/ as Airflow loads them: they import cleanly, keep the original DAG ids and
+schedules, and invoke the Lambdas the intended way (one synchronous invocation per task try,
+no SDK retries, payloads as JSON strings, function names from Variables)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import botocore.exceptions
+import pytest
+from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
+from airflow.utils.context import VariableAccessor
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+INVOKES = {
+    # dag id: (invoke task, check task, payload, Variable, default function name)
+    "log_generation_pipeline": ("produce_logs", "check_delivered", {"count": 15000},
+                                "logpipe_producer_function", "logpipe-producer"),
+    "log_consumer_pipeline": ("drain_topic", "check_placed",
+                              {"drain": {"max_records": 100000, "max_seconds": 240}},
+                              "logpipe_indexer_function", "logpipe-indexer"),
+}
+LAMBDA_MAX_TIMEOUT = 900
+
+
+def test_every_dag_file_imports_without_errors_and_no_example_dags(dagbag):
+    assert dagbag.import_errors == {}
+    assert sorted(dagbag.dag_ids) == sorted(INVOKES)
+    assert all(Path(dag.fileloc).parent == DAGS for dag in dagbag.dags.values())
+    # Each DAG file holds its DAG; the shared module is not parsed as a DAG file.
+    assert sorted(Path(dag.fileloc).name for dag in dagbag.dags.values()) == \
+        sorted(f"{dag_id}.py" for dag_id in INVOKES)
+
+
+@pytest.mark.parametrize("dag_id", INVOKES)
+def test_schedule_and_retries_are_the_originals(dagbag, dag_id):
+    dag = dagbag.get_dag(dag_id)
+    assert dag.schedule_interval == "*/5 * * * *"
+    assert dag.catchup is False
+    for task in dag.tasks:
+        assert (task.retries, task.retry_delay) == (1, timedelta(seconds=5))
+
+
+@pytest.mark.parametrize("dag_id", INVOKES)
+def test_the_lambda_is_invoked_synchronously_with_a_json_payload_and_then_checked(dagbag, dag_id):
+    invoke_id, check_id, payload, _, _ = INVOKES[dag_id]
+    dag = dagbag.get_dag(dag_id)
+    invoke = dag.get_task(invoke_id)
+    assert isinstance(invoke, LambdaInvokeFunctionOperator)
+    assert invoke.invocation_type == "RequestResponse"
+    assert isinstance(invoke.payload, str) and json.loads(invoke.payload) == payload
+    assert invoke.aws_conn_id == "aws_default"
+    # The check reads the invocation's answer.
+    assert dag.get_task(check_id).upstream_task_ids == {invoke_id}
+    assert dag.get_task(check_id).downstream_task_ids == set()
+
+
+@pytest.mark.parametrize("dag_id", INVOKES)
+def test_the_lambda_client_has_no_sdk_retries_and_outwaits_the_function(dagbag, dag_id, monkeypatch):
+    invoke = dagbag.get_dag(dag_id).get_task(INVOKES[dag_id][0])
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(
+        {"conn_type": "aws", "login": "test", "password": "test", "extra": {"region_name": "us-east-1"}}))
+    config = invoke.hook.conn.meta.config  # the botocore client the task uses
+    assert config.read_timeout > LAMBDA_MAX_TIMEOUT
+    assert config.retries["total_max_attempts"] == 1
+    assert config.tcp_keepalive is True
+
+
+@pytest.mark.parametrize("dag_id", INVOKES)
+def test_function_names_come_from_variables_with_defaults(dagbag, dag_id, monkeypatch):
+    invoke_id, _, _, variable, default = INVOKES[dag_id]
+    invoke = dagbag.get_dag(dag_id).get_task(invoke_id)
+    context = {"var": {"value": VariableAccessor(deserialize_json=False)}}
+    monkeypatch.delenv(f"AIRFLOW_VAR_{variable.upper()}", raising=False)
+    assert invoke.render_template(invoke.function_name, context) == default
+    monkeypatch.setenv(f"AIRFLOW_VAR_{variable.upper()}", "logpipe-prod-fn")
+    assert invoke.render_template(invoke.function_name, context) == "logpipe-prod-fn"
+
+
+class _Lambda(http.server.BaseHTTPRequestHandler):
+    """A Lambda Invoke API that fails: 500 at once, or no answer for `delay` seconds."""
+
+    requests: list[str] = []
+    delay = 0.0
+
+    def do_POST(self):
+        type(self).requests.append(self.path)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(self.delay)
+        body = b'{"Type": "Service", "message": "boom"}'
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def failing_lambda(monkeypatch):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Lambda)
+    _Lambda.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
+        "conn_type": "aws", "login": "test", "password": "test",
+        "extra": {"endpoint_url": f"http://127.0.0.1:{server.server_address[1]}", "region_name": "us-east-1"}}))
+    yield _Lambda
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("delay, error", [
+    (0.0, botocore.exceptions.ClientError),            # what botocore retries as a server error
+    (2.0, botocore.exceptions.ReadTimeoutError),       # what it retries as a lost answer
+])
+def test_one_task_try_is_one_invocation(dagbag, failing_lambda, monkeypatch, delay, error):
+    """botocore would send the invoke again (up to 3 attempts by default): the function would run
+    twice for one task try. With the DAGs' client settings it is sent once."""
+    from logpipe_lambda import BOTOCORE_CONFIG
+
+    failing_lambda.delay = delay
+    invoke = dagbag.get_dag("log_generation_pipeline").get_task("produce_logs")
+    # The DAGs' settings, with a read timeout short enough to reach here.
+    monkeypatch.setitem(invoke.botocore_config, "read_timeout", 1)
+    assert invoke.botocore_config["retries"] == BOTOCORE_CONFIG["retries"]
+    with pytest.raises(error):
+        invoke.hook.invoke_lambda(function_name="logpipe-producer", invocation_type="RequestResponse",
+                                  payload=invoke.payload)
+    assert failing_lambda.requests == ["/2015-03-31/functions/logpipe-producer/invocations"]
