@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 STACK := infra/local/stack
 
-.PHONY: test lint unit bins stack-test bench bench-stack demo build fuzz stack-start stack-stop
+.PHONY: test lint unit bins stack-test template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
 
 test: lint unit bins stack-test
 
@@ -26,8 +26,32 @@ bins:
 stack-test:
 	$(STACK) start
 	set -o pipefail; eval "$$($(STACK) env)"; \
-	  $(CARGO) test --workspace --locked -- --ignored && python -m pytest -q tests --ignore=tests/dags; status=$$?; \
+	  $(CARGO) test --workspace --locked -- --ignored && python -m pytest -q tests --ignore=tests/dags --ignore=tests/sam; status=$$?; \
 	  $(STACK) stop; exit $$status
+
+# SAM: the template's checks, the arm64 build of both functions (cargo-lambda + zig, as
+# deployed), and the tests of that build under `sam local` with the stack in SAM mode (a
+# Docker engine, stand-in Lambda base images, qemu; every server on the Docker bridge).
+SAM_VENV := .local/sam-venv
+SAM_ENV := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
+# A stack of its own (own pid files and data; the stack's venv shared), so that a stack
+# running on 127.0.0.1 for `make demo` or the other tests is left alone.
+SAM_STACK := LOGPIPE_SAM=1 LOGPIPE_STATE_DIR="$(CURDIR)/.local/sam-stack" LOGPIPE_VENV="$(CURDIR)/.local/venv"
+
+template-lint:
+	$(STACK) install-sam-cli
+	$(SAM_ENV) cfn-lint infra/template.yaml
+	$(SAM_ENV) sam validate --lint
+
+sam-build:
+	$(STACK) install-sam-cli
+	$(SAM_ENV) sam build --beta-features
+
+sam-test: bins
+	$(SAM_STACK) $(STACK) start
+	set -o pipefail; eval "$$($(SAM_STACK) $(STACK) env)"; \
+	  python -m pytest -q tests/sam; status=$$?; \
+	  $(SAM_STACK) $(STACK) stop; exit $$status
 
 build:
 	$(CARGO) build --release --locked -p logpipe-cli -p logpipe-producer -p logpipe-indexer
