@@ -135,3 +135,26 @@ def test_one_task_try_is_one_invocation(dagbag, failing_lambda, monkeypatch, del
         invoke.hook.invoke_lambda(function_name="logpipe-producer", invocation_type="RequestResponse",
                                   payload=invoke.payload)
     assert failing_lambda.requests == ["/2015-03-31/functions/logpipe-producer/invocations"]
+
+
+@pytest.mark.parametrize("dag_id, good, bad, message", [
+    ("log_generation_pipeline",
+     {"topic": "t", "requested": 15000, "produced": 15000, "failed": 0},
+     {"topic": "t", "requested": 15000, "produced": 14990, "failed": 10},
+     "10 of 15000 lines were not delivered to t"),
+    ("log_consumer_pipeline",
+     {"records": 2000, "indexed": 1997, "dead_lettered": 3, "failed": 0, "stopped": "caught_up"},
+     {"records": 2000, "indexed": 1990, "dead_lettered": 3, "failed": 7, "stopped": "failures"},
+     "7 of 2000 records were neither indexed nor dead-lettered"),
+])
+def test_the_check_fails_the_run_when_the_counts_say_records_failed(dagbag, dag_id, good, bad, message):
+    from airflow.exceptions import AirflowFailException
+
+    check = dagbag.get_dag(dag_id).get_task(INVOKES[dag_id][1]).python_callable
+    assert check(json.dumps(good)) == good
+    with pytest.raises(AirflowFailException, match=message):
+        check(json.dumps(bad))
+    # An answer that is not the function's counts fails too, saying what came back.
+    for answer, what in [("Task timed out", "not a JSON object"), ('{"requested": "many"}', "has no count")]:
+        with pytest.raises(AirflowFailException, match=what):
+            check(answer)
