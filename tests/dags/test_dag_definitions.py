@@ -32,8 +32,9 @@ def test_every_dag_file_imports_without_errors_and_no_example_dags(dagbag):
     assert dagbag.import_errors == {}
     assert sorted(dagbag.dag_ids) == sorted(INVOKES)
     assert all(Path(dag.fileloc).parent == DAGS for dag in dagbag.dags.values())
-    # Each DAG file holds its DAG; the shared module is not parsed as a DAG file.
+    # Each DAG file holds its DAG; the shared module is not parsed as a DAG file (.airflowignore).
     assert sorted(Path(dag.fileloc).name for dag in dagbag.dags.values()) == \
+        sorted(Path(stat.file).name for stat in dagbag.dagbag_stats) == \
         sorted(f"{dag_id}.py" for dag_id in INVOKES)
 
 
