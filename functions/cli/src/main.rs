@@ -27,6 +27,8 @@ enum Command {
     Index(commands::index::Args),
     Drain(commands::drain::Args),
     Produce(commands::produce::Args),
+    Esm(commands::esm::Args),
+    Summary(commands::summary::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,8 @@ fn main() -> ExitCode {
         Command::Index(args) => commands::index::run(args),
         Command::Drain(args) => commands::drain::run(args),
         Command::Produce(args) => commands::produce::run(args),
+        Command::Esm(args) => commands::esm::run(args),
+        Command::Summary(args) => commands::summary::run(args),
     };
     match outcome {
         Ok(code) => code,

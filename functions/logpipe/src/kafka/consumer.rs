@@ -82,6 +82,22 @@ impl LogConsumer {
         max_bytes: usize,
         wait: Duration,
     ) -> Result<Vec<IncomingRecord>, ConsumerError> {
+        let topic = self.topic.clone();
+        self.next_batch_with(max_records, max_bytes, wait, |message| {
+            incoming(&topic, message)
+        })
+        .await
+    }
+
+    /// [`Self::next_batch`], each message made into a `T` by `convert`
+    /// (the event-source mapping stand-in keeps keys, headers and timestamps).
+    pub async fn next_batch_with<T>(
+        &self,
+        max_records: usize,
+        max_bytes: usize,
+        wait: Duration,
+        mut convert: impl FnMut(&BorrowedMessage<'_>) -> T,
+    ) -> Result<Vec<T>, ConsumerError> {
         let mut batch = Vec::new();
         let mut bytes = 0;
         let mut wait = wait;
@@ -93,7 +109,7 @@ impl LogConsumer {
                 }
             };
             bytes += message.payload_len();
-            batch.push(incoming(&self.topic, &message));
+            batch.push(convert(&message));
             // Later records only if they are already fetched.
             wait = Duration::from_millis(5);
         }
