@@ -84,8 +84,8 @@ def lambda_endpoint():
     The one place that says what serves the Lambda Invoke API. Here: `cargo lambda watch`
     (tests/lambda_emulator.py) running the workspace's functions as `producer` and `indexer`;
     it answers a function error with HTTP 500 rather than 200 + X-Amz-Function-Error, and the
-    operator fails the task either way. The functions read their settings from the stack's
-    secret (SECRET_NAME), not from the test's Kafka and Elasticsearch variables.
+    operator fails the task either way. The functions read Kafka's and Elasticsearch's addresses
+    from their secret (SECRET_NAME in `env`), as deployed, not from the stack's variables.
     """
     with contextlib.ExitStack() as stack:
         started: dict[tuple, Endpoint] = {}
@@ -94,10 +94,7 @@ def lambda_endpoint():
             key = tuple(sorted(env.items()))
             if key not in started:
                 emulator = stack.enter_context(
-                    LambdaEmulator(
-                        env={"SECRET_NAME": "MWAA_Secrets_V2", **env},
-                        unset=("KAFKA_BOOTSTRAP_SERVER", "ELASTICSEARCH_URL"),
-                    )
+                    LambdaEmulator(env=env, unset=("KAFKA_BOOTSTRAP_SERVER", "ELASTICSEARCH_URL"))
                 )
                 started[key] = Endpoint(
                     url=f"http://127.0.0.1:{emulator.port}",
@@ -128,27 +125,51 @@ def use_endpoint(monkeypatch):
     return use
 
 
+@dataclass
+class Pipeline:
+    topic: str
+    index: str
+    deadletter_index: str
+    env: dict[str, str]  # the functions' environment: the test's secret, topic and group
+
+
 @pytest.fixture
 def pipeline():
-    """A fresh topic (3 partitions), consumer group and index pair: the functions' environment."""
+    """pipeline(**settings) -> Pipeline: a fresh topic (3 partitions), consumer group and index
+    pair, and a secret of its own in the stack's Secrets Manager emulator: the stack's
+    MWAA_Secrets_V2 plus the index names and `settings`.
+
+    The functions get only SECRET_NAME, KAFKA_TOPIC and KAFKA_GROUP_ID in their environment,
+    variables infra/template.yaml declares: `sam local` sets no others from --env-vars.
+    """
+    import boto3
+
     import eshttp
 
-    run = uuid.uuid4().hex[:10]
-    env = {
-        "KAFKA_TOPIC": f"dags-{run}",
-        "KAFKA_GROUP_ID": f"dags-{run}",
-        "ELASTICSEARCH_INDEX": f"dags-{run}",
-        "ELASTICSEARCH_DEADLETTER_INDEX": f"dags-{run}-dead",
-    }
-    # The Airflow venv has no Kafka client; the stack's venv has one and the stack's own script.
-    python = STACK_STATE / "venv" / "bin" / "python"
-    assert python.exists(), f"no {python}: start the local stack (infra/local/stack start) first"
-    done = subprocess.run(
-        [python, ROOT / "infra" / "local" / "create_topic.py", "--bootstrap", BOOTSTRAP,
-         "--topic", env["KAFKA_TOPIC"], "--partitions", "3"],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert done.returncode == 0, f"creating topic {env['KAFKA_TOPIC']} with {python}: {done.stderr}"
-    yield env
-    for index in (env["ELASTICSEARCH_INDEX"], env["ELASTICSEARCH_DEADLETTER_INDEX"]):
-        eshttp.delete_index(index)
+    secrets = boto3.client("secretsmanager")  # AWS_ENDPOINT_URL: the stack's emulator
+    made: list[Pipeline] = []
+
+    def make(**settings: str) -> Pipeline:
+        run = uuid.uuid4().hex[:10]
+        name = f"dags-{run}"
+        # The Airflow venv has no Kafka client; the stack's venv has one, and the stack's script.
+        python = STACK_STATE / "venv" / "bin" / "python"
+        assert python.exists(), f"no {python}: start the local stack (infra/local/stack start) first"
+        done = subprocess.run(
+            [python, ROOT / "infra" / "local" / "create_topic.py", "--bootstrap", BOOTSTRAP,
+             "--topic", name, "--partitions", "3"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 0, f"creating topic {name} with {python}: {done.stderr}"
+        value = json.loads(secrets.get_secret_value(SecretId="MWAA_Secrets_V2")["SecretString"])
+        value.update(ELASTICSEARCH_INDEX=name, ELASTICSEARCH_DEADLETTER_INDEX=f"{name}-dead", **settings)
+        secrets.create_secret(Name=name, SecretString=json.dumps(value))
+        made.append(Pipeline(topic=name, index=name, deadletter_index=f"{name}-dead",
+                             env={"SECRET_NAME": name, "KAFKA_TOPIC": name, "KAFKA_GROUP_ID": name}))
+        return made[-1]
+
+    yield make
+    for made_one in made:
+        secrets.delete_secret(SecretId=made_one.env["SECRET_NAME"], ForceDeleteWithoutRecovery=True)
+        eshttp.delete_index(made_one.index)
+        eshttp.delete_index(made_one.deadletter_index)

@@ -37,8 +37,9 @@ def closed_port() -> str:
 
 
 def test_the_dags_publish_a_batch_and_index_it(dagbag, lambda_endpoint, use_endpoint, pipeline):
-    topic, index = pipeline["KAFKA_TOPIC"], pipeline["ELASTICSEARCH_INDEX"]
-    use_endpoint(lambda_endpoint(**pipeline))
+    made = pipeline()
+    topic, index = made.topic, made.index
+    use_endpoint(lambda_endpoint(**made.env))
 
     run = dagbag.get_dag("log_generation_pipeline").test()
     assert run.state == DagRunState.SUCCESS, states(run)
@@ -70,12 +71,13 @@ def test_the_dags_publish_a_batch_and_index_it(dagbag, lambda_endpoint, use_endp
         assert doc["method"] in {"GET", "POST", "PUT", "DELETE"} and doc["protocol"] == "HTTP/1.1"
         assert isinstance(doc["status"], int) and isinstance(doc["size"], int)
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", doc["timestamp"])
-    assert documents(pipeline["ELASTICSEARCH_DEADLETTER_INDEX"]) == 0
+    assert documents(made.deadletter_index) == 0
 
 
 def test_a_failing_function_fails_the_dag_run(dagbag, lambda_endpoint, use_endpoint, pipeline):
     # The broker is down: the producer cannot deliver and its invocation fails.
-    endpoint = lambda_endpoint(**pipeline, KAFKA_BOOTSTRAP_SERVER=closed_port(), KAFKA_MESSAGE_TIMEOUT_MS="3000")
+    made = pipeline(KAFKA_BOOTSTRAP_SERVER=closed_port(), KAFKA_MESSAGE_TIMEOUT_MS="3000")
+    endpoint = lambda_endpoint(**made.env)
     use_endpoint(endpoint)
 
     run = dagbag.get_dag("log_generation_pipeline").test()
