@@ -126,7 +126,10 @@ struct WellFormedEvent<'a> {
 
 impl WellFormedEvent<'_> {
     fn read(text: &str) -> Option<Result<DecodedEvent, EventError>> {
-        let event: WellFormedEvent<'_> = sonic_rs::from_str(text).ok()?;
+        // sonic-rs's from_str takes trailing characters; serde_json's path names them.
+        let mut deserializer = sonic_rs::Deserializer::from_str(text);
+        let event = WellFormedEvent::deserialize(&mut deserializer).ok()?;
+        deserializer.end().ok()?;
         if event.drain.is_some() {
             return None;
         }
@@ -161,11 +164,11 @@ pub enum Invocation<'a> {
 
 /// Reads an invocation payload: a Kafka event, or a drain request.
 pub fn decode_invocation(payload: &str) -> Result<Invocation<'_>, EventError> {
+    check_nesting(payload)?;
     if let Some(event) = WellFormedEvent::read(payload) {
         return event.map(Invocation::Event);
     }
-    let envelope: Envelope<'_> =
-        serde_json::from_str(payload).map_err(|e| EventError(format!("unreadable JSON ({e})")))?;
+    let envelope = read_envelope(payload)?;
     match envelope.drain {
         Some(drain) if envelope.event_source.is_none() && envelope.records.is_none() => {
             Ok(Invocation::Drain(drain))
@@ -179,12 +182,92 @@ pub fn decode_invocation(payload: &str) -> Result<Invocation<'_>, EventError> {
 
 /// Decodes an event given as JSON text, as the Lambda runtime hands it over.
 pub fn decode_event_json(event: &str) -> Result<DecodedEvent, EventError> {
+    check_nesting(event)?;
     if let Some(event) = WellFormedEvent::read(event) {
         return event;
     }
-    let envelope: Envelope<'_> =
-        serde_json::from_str(event).map_err(|e| EventError(format!("unreadable JSON ({e})")))?;
-    decode_envelope(envelope)
+    decode_envelope(read_envelope(event)?)
+}
+
+/// Kafka events nest six levels deep; this leaves room for anything else
+/// a payload may carry, as serde_json's own limit does.
+const MAX_NESTING: usize = 128;
+
+/// Refuses JSON nested deeper than [`MAX_NESTING`] before any parser sees it:
+/// sonic-rs skips values recursively, so 100,000 `[`s (200 KB, well inside
+/// an event's 6 MB) would overflow the stack and abort the process. Strings
+/// are skipped with memchr, so the check costs little on base64 values.
+fn check_nesting(payload: &str) -> Result<(), EventError> {
+    let json = payload.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'"' => loop {
+                match memchr::memchr2(b'"', b'\\', &json[i + 1..]) {
+                    // Unterminated: the parsers say so.
+                    None => return Ok(()),
+                    Some(j) if json[i + 1 + j] == b'\\' => i += j + 2,
+                    Some(j) => {
+                        i += j + 1;
+                        break;
+                    }
+                }
+            },
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(EventError(format!(
+                        "unreadable JSON (recursion limit exceeded: nested deeper than \
+                         {MAX_NESTING} levels at byte {i})"
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The event's top level, or what is wrong with it. serde reads a struct
+/// from an array too, which would blame an array's first element for not
+/// being a field name: say instead that the payload is not an object.
+fn read_envelope(payload: &str) -> Result<Envelope<'_>, EventError> {
+    match payload.trim_start().bytes().next() {
+        None => return Err(EventError("the payload is empty".into())),
+        Some(b'{') => {}
+        Some(_) => {
+            let what = match serde_json::from_str::<Value>(payload) {
+                Ok(Value::Array(_)) => "an array",
+                Ok(Value::String(_)) => "a string",
+                Ok(Value::Number(_)) => "a number",
+                Ok(Value::Bool(_)) => "a boolean",
+                Ok(Value::Null) => "null",
+                Ok(Value::Object(_)) | Err(_) => "not JSON",
+            };
+            return Err(EventError(format!(
+                "the payload is not a JSON object ({what})"
+            )));
+        }
+    }
+    with_path(payload).map_err(|e| EventError(format!("unreadable JSON ({e})")))
+}
+
+/// Deserializes `json`; the error names the field it is about, as in
+/// `` field `offset`: invalid type: string "27", expected i64 ``.
+fn with_path<'de, T: Deserialize<'de>>(json: &'de str) -> Result<T, String> {
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        match e.path().to_string().as_str() {
+            "." => e.inner().to_string(),
+            path => format!("field `{path}`: {}", e.inner()),
+        }
+    })?;
+    // What serde_json::from_str checks too: nothing but whitespace after the value.
+    deserializer.end().map_err(|e| e.to_string())?;
+    Ok(value)
 }
 
 fn decode_envelope(envelope: Envelope<'_>) -> Result<DecodedEvent, EventError> {
@@ -206,7 +289,7 @@ fn decode_envelope(envelope: Envelope<'_>) -> Result<DecodedEvent, EventError> {
             for (key, group) in groups {
                 let key = GroupKey::new(&key);
                 for (position, raw) in group.into_iter().enumerate() {
-                    records.push(match serde_json::from_str::<WireRecord<'_>>(raw.get()) {
+                    records.push(match with_path::<WireRecord<'_>>(raw.get()) {
                         Ok(record) => from_wire(&key, record),
                         Err(e) => malformed(&key, position, raw, &e),
                     });
@@ -333,12 +416,7 @@ fn decode_base64(encoded: &str) -> Result<Vec<u8>, String> {
 
 /// A record we cannot read: kept with whatever identifies it, so that its
 /// dead letter can be found.
-fn malformed(
-    key: &GroupKey,
-    position: usize,
-    raw: &RawValue,
-    error: &serde_json::Error,
-) -> IncomingRecord {
+fn malformed(key: &GroupKey, position: usize, raw: &RawValue, error: &str) -> IncomingRecord {
     let record: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
     let partition = record
         .get("partition")
@@ -450,6 +528,12 @@ mod tests {
         assert_eq!(records[5].id, "logs-3-10", "partition from the batch key");
         assert_eq!(records[4].id, "logs-3-unknown-offset-4");
         assert_eq!(records[4].partition, 3);
+        // The reason names the field that is wrong.
+        assert!(
+            malformed.reason.contains("field `partition`"),
+            "{}",
+            malformed.reason
+        );
     }
 
     /// Events serialized from `aws_lambda_events`' own types decode the same.
@@ -476,6 +560,48 @@ mod tests {
             record(2, Some(&b64(b"b")))
         );
         assert_eq!(decode_event_json(&text).unwrap().records.len(), 2);
+    }
+
+    #[test]
+    fn deep_nesting_and_trailing_characters_are_refused() {
+        let deep = format!(
+            r#"{{"eventSource":"aws:kafka","records":{{"t-0":{}{}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let e = decode_event_json(&deep).unwrap_err().to_string();
+        assert!(
+            e.contains("recursion limit") && e.contains("at byte 170"),
+            "{e}"
+        );
+        let trailing = r#"{"eventSource":"aws:kafka","records":{}} {}"#;
+        let e = decode_invocation(trailing).unwrap_err().to_string();
+        assert!(e.contains("trailing characters"), "{e}");
+        // Brackets and escaped quotes inside strings are not nesting.
+        let value = format!(r#"\"{}\""#, "[".repeat(500));
+        let event = format!(
+            r#"{{"eventSource":"aws:kafka","records":{{"t-0":[{{"topic":"t","partition":0,"offset":1,"value":"{value}"}}]}}}}"#
+        );
+        assert_eq!(decode_event_json(&event).unwrap().records.len(), 1);
+    }
+
+    #[test]
+    fn a_payload_that_is_not_an_object_is_named_as_such() {
+        for (payload, what) in [
+            ("", "the payload is empty"),
+            (" \n", "the payload is empty"),
+            ("[1, 2]", "not a JSON object (an array)"),
+            ("\"aws:kafka\"", "not a JSON object (a string)"),
+            ("null", "not a JSON object (null)"),
+            ("7", "not a JSON object (a number)"),
+            ("<xml/>", "not a JSON object (not JSON)"),
+            (r#"{"eventSource": 7}"#, "field `eventSource`: invalid type"),
+        ] {
+            let e = decode_invocation(payload).unwrap_err().to_string();
+            assert!(e.contains(what), "{payload:?}: {e}");
+            let e = decode_event_json(payload).unwrap_err().to_string();
+            assert!(e.contains(what), "{payload:?}: {e}");
+        }
     }
 
     #[test]
