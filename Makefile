@@ -1,14 +1,16 @@
 # The two commands of the README, and their parts.
-#   make test    what CI runs: format, lints, Rust tests, tests against the local stack
-#   make demo    start the local stack, publish logs to Kafka, index them into Elasticsearch
+#   make test    what CI runs: format, lints, Rust tests, tests against the local stack, the
+#                workflow and template checks, the SAM (arm64) build and its tests with the DAGs
+#   make demo    the whole pipeline locally: producer Lambda -> Kafka -> event-source mapping
+#                stand-in -> indexer Lambda -> Elasticsearch, then a summary
 
 SHELL := /bin/bash
 CARGO ?= cargo
 STACK := infra/local/stack
 
-.PHONY: test lint unit bins stack-test template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
+.PHONY: test lint unit bins stack-test workflow-check template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
 
-test: lint unit bins stack-test
+test: lint unit bins stack-test workflow-check template-lint sam-build sam-test
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -29,6 +31,10 @@ stack-test:
 	  $(CARGO) test --workspace --locked -- --ignored && python -m pytest -q tests --ignore=tests/dags --ignore=tests/sam; status=$$?; \
 	  $(STACK) stop; exit $$status
 
+# GitHub Actions workflows: GitHub's schema, zizmor (offline), cfn-lint of the OIDC template.
+workflow-check:
+	infra/ci/check-workflows
+
 # SAM: the template's checks, the arm64 build of both functions (cargo-lambda + zig, as
 # deployed), and the tests of that build under `sam local` with the stack in SAM mode (a
 # Docker engine, stand-in Lambda base images, qemu; every server on the Docker bridge).
@@ -45,23 +51,23 @@ template-lint:
 
 sam-build:
 	$(STACK) install-sam-cli
+	rustup target add aarch64-unknown-linux-gnu
 	$(SAM_ENV) sam build --beta-features
 
+# The DAG tests run in Airflow's own venv (infra/local/airflow) against `sam local start-lambda`.
 sam-test: bins
+	infra/local/airflow
 	$(SAM_STACK) $(STACK) start
 	set -o pipefail; eval "$$($(SAM_STACK) $(STACK) env)"; \
-	  python -m pytest -q tests/sam; status=$$?; \
+	  python -m pytest -q tests/sam && .local/airflow-venv/bin/python -m pytest -q tests/dags; status=$$?; \
 	  $(SAM_STACK) $(STACK) stop; exit $$status
 
 build:
 	$(CARGO) build --release --locked -p logpipe-cli -p logpipe-producer -p logpipe-indexer
 
-demo: build
-	$(STACK) start
-	eval "$$($(STACK) env)"; \
-	  ./target/release/logpipe produce --count 100000 --seed 7 > /dev/null && \
-	  ./target/release/logpipe drain --idle-seconds 3 > /dev/null && \
-	  ./target/release/logpipe generate --count 100000 --seed 7 | ./target/release/logpipe parse > /dev/null
+LINES ?= 100000
+demo:
+	infra/local/demo $(LINES)
 
 # CPU and memory benchmarks of the library (criterion; no servers).
 bench:
@@ -77,11 +83,9 @@ bench-stack: build
 	  python functions/producer/benches/cold_start.py --function indexer && \
 	  python functions/indexer/benches/end_to_end.py --events 5
 
-# A bounded run of the parser's fuzz target (cargo install cargo-fuzz first).
-# cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain take them.
-FUZZ_SECONDS ?= 60
+# A bounded run of every fuzz target (FUZZ_SECONDS each, default 60; installs cargo-fuzz).
 fuzz:
-	cd functions/logpipe && RUSTC_BOOTSTRAP=1 cargo fuzz run parse_line -- -max_total_time=$(FUZZ_SECONDS)
+	functions/logpipe/fuzz/run
 
 stack-start:
 	$(STACK) start

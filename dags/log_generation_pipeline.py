@@ -1,7 +1,8 @@
 """log_generation_pipeline: every 5 minutes the producer Lambda publishes 15,000 access-log lines
 (the original DAG's batch) to Kafka; the run fails if any line was not delivered.
 
-Airflow Variable `logpipe_producer_function` names the function (default `logpipe-producer`).
+Airflow Variable `logpipe_producer_function` names the function (default `logpipe-producer-prod`,
+the function `sam deploy --config-env prod` creates).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ with DAG(
 ) as dag:
     produce_logs = LambdaInvokeFunctionOperator(
         task_id="produce_logs",
-        function_name=function_name("logpipe_producer_function", "logpipe-producer"),
+        function_name=function_name("logpipe_producer_function", "logpipe-producer-prod"),
         invocation_type="RequestResponse",
         payload=json.dumps({"count": LINES_PER_RUN}),
         botocore_config=BOTOCORE_CONFIG,

@@ -81,11 +81,14 @@ def lambda_endpoint():
     """lambda_endpoint(**env) -> Endpoint: the functions, with `env` added to their environment
     (endpoints are started once per distinct `env` and stopped at the end of the session).
 
-    The one place that says what serves the Lambda Invoke API. Here: `cargo lambda watch`
-    (tests/lambda_emulator.py) running the workspace's functions as `producer` and `indexer`;
-    it answers a function error with HTTP 500 rather than 200 + X-Amz-Function-Error, and the
-    operator fails the task either way. The functions read Kafka's and Elasticsearch's addresses
-    from their secret (SECRET_NAME in `env`), as deployed, not from the stack's variables.
+    The one place that says what serves the Lambda Invoke API:
+    - with the stack in SAM mode (LOGPIPE_BRIDGE_HOST set by its env): `sam local start-lambda`
+      serving the SAM build (`make sam-build`, arm64 as deployed) as `ProducerFunction` and
+      `IndexerFunction`; it answers a function error with 200 + X-Amz-Function-Error;
+    - otherwise `cargo lambda watch` (tests/lambda_emulator.py) running the workspace's functions
+      as `producer` and `indexer`; it answers a function error with HTTP 500.
+    The operator fails the task either way. The functions read Kafka's and Elasticsearch's
+    addresses from their secret (SECRET_NAME in `env`), as deployed, not from the stack's variables.
     """
     with contextlib.ExitStack() as stack:
         started: dict[tuple, Endpoint] = {}
@@ -93,17 +96,29 @@ def lambda_endpoint():
         def start(**env: str) -> Endpoint:
             key = tuple(sorted(env.items()))
             if key not in started:
-                emulator = stack.enter_context(
-                    LambdaEmulator(env=env, unset=("KAFKA_BOOTSTRAP_SERVER", "ELASTICSEARCH_URL"))
-                )
-                started[key] = Endpoint(
-                    url=f"http://127.0.0.1:{emulator.port}",
-                    functions={"producer": "producer", "indexer": "indexer"},
-                    log=emulator.function_log,
-                )
+                started[key] = sam_endpoint(stack, env) if os.environ.get("LOGPIPE_BRIDGE_HOST") \
+                    else watch_endpoint(stack, env)
             return started[key]
 
         yield start
+
+
+def sam_endpoint(stack: contextlib.ExitStack, env: dict[str, str]) -> Endpoint:
+    from sam_local import FUNCTIONS, StartLambda
+
+    server = StartLambda(env=env)
+    url = stack.enter_context(server)
+    return Endpoint(url=url, functions=dict(FUNCTIONS),
+                    log=lambda: server.log_path.read_text(errors="replace"))
+
+
+def watch_endpoint(stack: contextlib.ExitStack, env: dict[str, str]) -> Endpoint:
+    emulator = stack.enter_context(
+        LambdaEmulator(env=env, unset=("KAFKA_BOOTSTRAP_SERVER", "ELASTICSEARCH_URL"))
+    )
+    return Endpoint(url=f"http://127.0.0.1:{emulator.port}",
+                    functions={"producer": "producer", "indexer": "indexer"},
+                    log=emulator.function_log)
 
 
 @pytest.fixture

@@ -13,17 +13,19 @@ from pathlib import Path
 
 import botocore.exceptions
 import pytest
+import yaml
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 from airflow.utils.context import VariableAccessor
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "dags"
 INVOKES = {
     # dag id: (invoke task, check task, payload, Variable, default function name)
     "log_generation_pipeline": ("produce_logs", "check_delivered", {"count": 15000},
-                                "logpipe_producer_function", "logpipe-producer"),
+                                "logpipe_producer_function", "logpipe-producer-prod"),
     "log_consumer_pipeline": ("drain_topic", "check_placed",
-                              {"drain": {"max_records": 100000, "max_seconds": 240}},
-                              "logpipe_indexer_function", "logpipe-indexer"),
+                              {"drain": {"max_records": 100000, "max_seconds": 90}},
+                              "logpipe_indexer_function", "logpipe-indexer-prod"),
 }
 LAMBDA_MAX_TIMEOUT = 900
 
@@ -70,6 +72,28 @@ def test_the_lambda_client_has_no_sdk_retries_and_outwaits_the_function(dagbag, 
     assert config.read_timeout > LAMBDA_MAX_TIMEOUT
     assert config.retries["total_max_attempts"] == 1
     assert config.tcp_keepalive is True
+
+
+def function_timeouts():
+    """Timeout (s) of each function in infra/template.yaml, by logical function."""
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # CloudFormation tags
+    resources = yaml.load((ROOT / "infra" / "template.yaml").read_text(), Loader)["Resources"]
+    return {name: resources[f"{name.capitalize()}Function"]["Properties"]["Timeout"]
+            for name in ("producer", "indexer")}
+
+
+def test_the_invocations_fit_the_deployed_functions(dagbag):
+    timeouts = function_timeouts()
+    # botocore waits longer than any invocation can run, so it never gives up on a live one.
+    for dag_id, (invoke_id, *_) in INVOKES.items():
+        invoke = dagbag.get_dag(dag_id).get_task(invoke_id)
+        assert invoke.botocore_config["read_timeout"] > max(timeouts.values())
+    # A drain ends by its own limit, leaving time to index and commit its last batch.
+    drain = json.loads(dagbag.get_dag("log_consumer_pipeline").get_task("drain_topic").payload)["drain"]
+    assert drain["max_seconds"] + 20 <= timeouts["indexer"]
 
 
 @pytest.mark.parametrize("dag_id", INVOKES)

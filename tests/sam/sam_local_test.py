@@ -8,6 +8,7 @@ Run by `make sam-test` (stack in SAM mode, `make sam-build` first).
 
 import base64
 import json
+import uuid
 
 import boto3
 import pytest
@@ -38,17 +39,38 @@ def test_producer_event_file_publishes_its_lines():
 
 def documents_of(event_file):
     event = json.loads(event_file.read_text())
-    records = [r for batch in event["records"].values() for r in batch]
+    # By offset: the event files put the three good lines first, then the two bad ones.
+    records = sorted((r for batch in event["records"].values() for r in batch), key=lambda r: r["offset"])
     ids = [f"{r['topic']}-{r['partition']}-{r['offset']}" for r in records]
     lines = {i: base64.b64decode(r["value"]).decode() for i, r in zip(ids, records)}
     return ids, lines
 
 
+@pytest.fixture
+def secret():
+    """secret(**settings) -> the name of a new secret: the stack's MWAA_Secrets_V2 plus `settings`
+    (deleted after the test)."""
+    client = boto3.client("secretsmanager")  # AWS_ENDPOINT_URL: the stack's emulator
+    made = []
+
+    def make(**settings):
+        value = json.loads(client.get_secret_value(SecretId="MWAA_Secrets_V2")["SecretString"])
+        made.append(f"sam-{uuid.uuid4().hex[:10]}")
+        client.create_secret(Name=made[-1], SecretString=json.dumps({**value, **settings}))
+        return made[-1]
+
+    yield make
+    for name in made:
+        client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+
 @pytest.mark.parametrize("event_file", ["msk.json", "self-managed.json"])
-def test_indexer_event_file_lands_in_the_index_and_dead_letters(event_file):
+def test_indexer_event_file_lands_in_the_index_and_dead_letters(event_file, secret):
     index = k.unique_index("sam")
     ids, lines = documents_of(EVENTS / event_file)
-    env = {"ELASTICSEARCH_INDEX": index, "ELASTICSEARCH_DEADLETTER_INDEX": f"{index}-deadletter"}
+    # `sam local` sets only the variables the template declares: the index names go in a
+    # secret of the test's own, as a deployment would set them.
+    env = {"SECRET_NAME": secret(ELASTICSEARCH_INDEX=index, ELASTICSEARCH_DEADLETTER_INDEX=f"{index}-deadletter")}
     try:
         for attempt in (1, 2):  # the second delivery of the same event creates nothing new
             run = invoke("indexer", EVENTS / event_file, env=env)

@@ -3,7 +3,7 @@ test's own): every function's code is uploaded to the bucket, and the packaged t
 `sam deploy` would hand to CloudFormation points each function at its object there.
 
 Needs what the deploy job has before `sam deploy` (`make sam-build` makes both):
-  LOGPIPE_SAM                 the SAM CLI   [${LOGPIPE_SAM_VENV:-.local/sam-venv}/bin/sam]
+  LOGPIPE_SAM_CLI             the SAM CLI   [${LOGPIPE_SAM_VENV:-.local/sam-venv}/bin/sam]
   LOGPIPE_SAM_BUILT_TEMPLATE  `sam build`'s output template   [.aws-sam/build/template.yaml]
 """
 
@@ -21,7 +21,7 @@ from moto_s3 import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAM_VENV = Path(os.environ.get("LOGPIPE_SAM_VENV", ROOT / ".local" / "sam-venv"))
-SAM = Path(os.environ.get("LOGPIPE_SAM", SAM_VENV / "bin" / "sam"))
+SAM = Path(os.environ.get("LOGPIPE_SAM_CLI", SAM_VENV / "bin" / "sam"))
 BUILT = Path(os.environ.get("LOGPIPE_SAM_BUILT_TEMPLATE", ROOT / ".aws-sam" / "build" / "template.yaml"))
 BUCKET = "logpipe-sam-artifacts"
 PREFIX = "logpipe-dev"
@@ -46,7 +46,7 @@ def functions(template):
 @pytest.fixture(scope="module")
 def built():
     missing = [f"{what} {path} does not exist ({hint})" for what, path, hint in (
-        ("the SAM CLI", SAM, "run `infra/local/stack install-sam-cli` or set LOGPIPE_SAM"),
+        ("the SAM CLI", SAM, "run `infra/local/stack install-sam-cli` or set LOGPIPE_SAM_CLI"),
         ("the built template", BUILT, "run `make sam-build` first or set LOGPIPE_SAM_BUILT_TEMPLATE"),
     ) if not path.exists()]
     if missing:
