@@ -1,0 +1,117 @@
+//! Any invocation payload: decoded or refused with an error, never a panic;
+//! no record of a readable event is lost on the way to its first `_bulk`
+//! action; and every action is a JSON document Elasticsearch can read.
+
+#![no_main]
+
+use std::fmt;
+
+use libfuzzer_sys::fuzz_target;
+use logpipe::indexer::{Invocation, Target, bulk_body, decode_event_json, decode_invocation, prepare};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+fuzz_target!(|data: &[u8]| {
+    // The Lambda runtime hands the handler a `str`.
+    let Ok(payload) = std::str::from_utf8(data) else {
+        return;
+    };
+    let event = match decode_invocation(payload) {
+        Err(e) => {
+            assert!(!e.to_string().is_empty());
+            return;
+        }
+        Ok(Invocation::Drain(request)) => {
+            assert!(serde_json::from_str::<IgnoredAny>(request.get()).is_ok());
+            return;
+        }
+        Ok(Invocation::Event(event)) => event,
+    };
+    // The event path agrees with the invocation path.
+    let again = decode_event_json(payload).expect("decode_invocation took it as an event");
+    assert_eq!(again.records, event.records);
+
+    // Nothing lost: as many records as the event's arrays hold, counted
+    // independently (when serde_json can read the event at all).
+    if let Ok(Counted(Some(expected))) = serde_json::from_str::<Counted>(payload) {
+        assert_eq!(event.records.len(), expected, "{payload:?}");
+    }
+    for record in &event.records {
+        assert!(!record.id.is_empty());
+        assert!(!record.batch_key.is_empty());
+    }
+
+    // Every record gets exactly one first action, in order, and each
+    // action is valid JSON.
+    let actions = prepare(&event.records);
+    assert_eq!(actions.len(), event.records.len());
+    for (i, action) in actions.iter().enumerate() {
+        assert_eq!(action.record, i);
+        if let Err(e) = serde_json::from_slice::<IgnoredAny>(&action.json) {
+            panic!("action {i} is not JSON ({e}): {:?}", String::from_utf8_lossy(&action.json));
+        }
+        if event.records[i].value.is_err() {
+            assert_eq!(action.target, Target::DeadLetters);
+        }
+    }
+    // The `_bulk` body: two JSON lines an action.
+    let body = bulk_body(&event.records, &actions, ("logs", "logs-deadletter")).into_bytes();
+    let lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
+    assert_eq!(lines.len(), 2 * actions.len() + 1, "one newline-terminated line each");
+    assert!(lines.last().is_some_and(|l| l.is_empty()));
+    for line in &lines[..lines.len() - 1] {
+        assert!(serde_json::from_slice::<IgnoredAny>(line).is_ok(), "{:?}", String::from_utf8_lossy(line));
+    }
+});
+
+/// The number of records in an event's `records` object (every array's
+/// length, repeated keys included), or `None` without one.
+struct Counted(Option<usize>);
+
+impl<'de> serde::Deserialize<'de> for Counted {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Top;
+        impl<'de> Visitor<'de> for Top {
+            type Value = Counted;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an event")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Counted, M::Error> {
+                let mut count = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "records" {
+                        if count.is_some() {
+                            return Err(serde::de::Error::custom("two `records`"));
+                        }
+                        count = map.next_value::<Option<Groups>>()?.map(|g| g.0);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Counted(count))
+            }
+        }
+        deserializer.deserialize_map(Top)
+    }
+}
+
+struct Groups(usize);
+
+impl<'de> serde::Deserialize<'de> for Groups {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Arrays;
+        impl<'de> Visitor<'de> for Arrays {
+            type Value = Groups;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of arrays")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Groups, M::Error> {
+                let mut n = 0;
+                while let Some((_, group)) = map.next_entry::<IgnoredAny, Vec<IgnoredAny>>()? {
+                    n += group.len();
+                }
+                Ok(Groups(n))
+            }
+        }
+        deserializer.deserialize_map(Arrays)
+    }
+}
