@@ -195,40 +195,64 @@ const MAX_NESTING: usize = 128;
 
 /// Refuses JSON nested deeper than [`MAX_NESTING`] before any parser sees it:
 /// sonic-rs skips values recursively, so 100,000 `[`s (200 KB, well inside
-/// an event's 6 MB) would overflow the stack and abort the process. Strings
-/// are skipped with memchr, so the check costs little on base64 values.
+/// an event's 6 MB) would overflow the stack and abort the process. One
+/// SIMD pass finds the quotes; only the short stretches between strings are
+/// read byte by byte (base64 values are most of an event's bytes).
 fn check_nesting(payload: &str) -> Result<(), EventError> {
     let json = payload.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < json.len() {
-        match json[i] {
-            b'"' => loop {
-                match memchr::memchr2(b'"', b'\\', &json[i + 1..]) {
-                    // Unterminated: the parsers say so.
-                    None => return Ok(()),
-                    Some(j) if json[i + 1 + j] == b'\\' => i += j + 2,
-                    Some(j) => {
-                        i += j + 1;
-                        break;
-                    }
-                }
-            },
+    let mut depth = 0;
+    let mut outside_from = 0;
+    let mut in_string = false;
+    for quote in memchr::memchr_iter(b'"', json) {
+        if !in_string {
+            depth = nest(json, outside_from..quote, depth)?;
+            in_string = true;
+        } else if !escaped(json, quote) {
+            in_string = false;
+            outside_from = quote + 1;
+        }
+    }
+    if !in_string {
+        nest(json, outside_from..json.len(), depth)?;
+    }
+    Ok(())
+}
+
+/// The nesting depth after the brackets of `json[stretch]`, which holds no string.
+fn nest(
+    json: &[u8],
+    stretch: std::ops::Range<usize>,
+    mut depth: usize,
+) -> Result<usize, EventError> {
+    let start = stretch.start;
+    for (i, &byte) in json[stretch].iter().enumerate() {
+        match byte {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Err(EventError(format!(
                         "unreadable JSON (recursion limit exceeded: nested deeper than \
-                         {MAX_NESTING} levels at byte {i})"
+                         {MAX_NESTING} levels at byte {})",
+                        start + i
                     )));
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
-        i += 1;
     }
-    Ok(())
+    Ok(depth)
+}
+
+/// Whether the quote at `json[quote]` is escaped: an odd run of backslashes before it.
+fn escaped(json: &[u8], quote: usize) -> bool {
+    json[..quote]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count()
+        % 2
+        == 1
 }
 
 /// The event's top level, or what is wrong with it. serde reads a struct
@@ -583,6 +607,10 @@ mod tests {
             r#"{{"eventSource":"aws:kafka","records":{{"t-0":[{{"topic":"t","partition":0,"offset":1,"value":"{value}"}}]}}}}"#
         );
         assert_eq!(decode_event_json(&event).unwrap().records.len(), 1);
+        // An escaped backslash ends a string; an escaped quote does not.
+        let deep = "[".repeat(MAX_NESTING);
+        assert!(check_nesting(&format!(r#"["a\\", {deep}"#)).is_err());
+        assert!(check_nesting(&format!(r#"["a\" {deep}"]"#)).is_ok());
     }
 
     #[test]
