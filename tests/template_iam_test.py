@@ -8,7 +8,8 @@ statements narrowed by a condition on the resource they act on.
 from pathlib import Path
 
 import pytest
-import yaml
+
+from cloudformation import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = [ROOT / "infra" / "template.yaml", ROOT / "infra" / "github-oidc.yaml"]
@@ -24,17 +25,6 @@ CONDITIONED_BY_FUNCTION = {
     "lambda:CreateEventSourceMapping", "lambda:UpdateEventSourceMapping",
     "lambda:DeleteEventSourceMapping",
 }
-
-
-class CloudFormationLoader(yaml.SafeLoader):
-    """CloudFormation YAML: short-form intrinsics (!Ref, !Sub, ...) become their plain values."""
-
-
-CloudFormationLoader.add_multi_constructor(
-    "!", lambda loader, suffix, node: (
-        loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
-        else loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
-        else loader.construct_mapping(node)))
 
 
 def as_list(value):
@@ -78,7 +68,7 @@ def problems(template):
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
 def test_no_allow_statement_is_broader_than_it_must_be(template):
-    loaded = yaml.load(template.read_text(), CloudFormationLoader)
+    loaded = load_template(template)
     assert list(statements(loaded["Resources"])), "the template has policy statements to check"
     assert problems(loaded) == []
 

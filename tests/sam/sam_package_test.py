@@ -15,8 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
 
+from cloudformation import load_template
 from moto_s3 import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -25,17 +25,6 @@ SAM = Path(os.environ.get("LOGPIPE_SAM_CLI", SAM_VENV / "bin" / "sam"))
 BUILT = Path(os.environ.get("LOGPIPE_SAM_BUILT_TEMPLATE", ROOT / ".aws-sam" / "build" / "template.yaml"))
 BUCKET = "logpipe-sam-artifacts"
 PREFIX = "logpipe-dev"
-
-
-class CloudFormationLoader(yaml.SafeLoader):
-    """Reads CloudFormation YAML: short-form intrinsics (!Ref, !Sub, ...) become plain values."""
-
-
-CloudFormationLoader.add_multi_constructor(
-    "!", lambda loader, suffix, node: (
-        loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
-        else loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
-        else loader.construct_mapping(node)))
 
 
 def functions(template):
@@ -51,7 +40,7 @@ def built():
     ) if not path.exists()]
     if missing:
         pytest.fail("; ".join(missing), pytrace=False)
-    template = yaml.load(BUILT.read_text(), Loader=CloudFormationLoader)
+    template = load_template(BUILT)
     found = functions(template)
     assert found, f"{BUILT} has no functions"
     return found
@@ -106,7 +95,7 @@ def test_every_function_points_at_its_code_in_the_bucket(built, packaged):
 
 def test_the_packaged_template_keeps_everything_else(built, packaged):
     template, _ = packaged
-    source = yaml.load(BUILT.read_text(), Loader=CloudFormationLoader)
+    source = load_template(BUILT)
     assert template["Resources"].keys() == source["Resources"].keys()
     for name, properties in functions(template).items():
         assert {k: v for k, v in properties.items() if k != "CodeUri"}.keys() == \
