@@ -505,7 +505,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class FaultProxy:
     """The proxy as an object: start() serves on a thread, stop() ends it and its connections."""
 
-    def __init__(self, backend, listen="127.0.0.1:0", backend_timeout=120.0, verbose=False):
+    def __init__(self, backend, listen="127.0.0.1:0", backend_timeout=120.0, verbose=False, tls=None):
+        """`tls`: an ssl.SSLContext (server side) to serve https:// with; the backend stays http."""
         target = urllib.parse.urlsplit(backend)
         if target.scheme != "http" or not target.hostname:
             raise ValueError(f"backend must be an http:// URL, got {backend!r}")
@@ -525,6 +526,10 @@ class FaultProxy:
         self._mode = dict(PASS)
         self._rng = random.Random()
         self._server = _Server((host, int(port)), self)
+        self.scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._thread = None
 
     @property
@@ -537,7 +542,7 @@ class FaultProxy:
 
     @property
     def url(self):
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     # -------------------------------------------------------------- mode
 

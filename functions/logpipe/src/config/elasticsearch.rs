@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{ConfigError, Secret, Settings};
+use super::{ConfigError, Secret, Settings, TlsVerification};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElasticsearchSettings {
@@ -17,6 +17,8 @@ pub struct ElasticsearchSettings {
     pub max_bulk_actions: usize,
     /// Upper bound of one request; the invocation's remaining time bounds it too.
     pub request_timeout: Duration,
+    /// How an `https://` server's certificate is checked.
+    pub tls: TlsVerification,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +101,11 @@ impl ElasticsearchSettings {
                 10_000,
                 "a number of milliseconds",
             )?),
+            tls: TlsVerification::from_settings(
+                settings,
+                "ELASTICSEARCH_CA_CERT",
+                "ELASTICSEARCH_TLS_VERIFY",
+            )?,
         })
     }
 }

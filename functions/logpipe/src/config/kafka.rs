@@ -1,7 +1,7 @@
 //! What a Kafka client needs: where the brokers are, how to authenticate,
 //! which topic, and the producer's batching.
 
-use super::{ConfigError, Secret, Settings};
+use super::{ConfigError, Secret, Settings, TlsVerification};
 
 const WHY: &str = "the Kafka brokers to connect to";
 
@@ -11,6 +11,8 @@ pub struct KafkaSettings {
     pub topic: String,
     /// TLS to the brokers (`SSL`/`SASL_SSL`).
     pub tls: bool,
+    /// How the brokers' certificates are checked when `tls`.
+    pub tls_verification: TlsVerification,
     pub auth: KafkaAuth,
     pub compression: Compression,
     pub linger_ms: u32,
@@ -111,6 +113,11 @@ impl KafkaSettings {
             bootstrap_servers,
             topic,
             tls,
+            tls_verification: TlsVerification::from_settings(
+                settings,
+                "KAFKA_CA_CERT",
+                "KAFKA_TLS_VERIFY",
+            )?,
             auth,
             compression,
             linger_ms: settings.parse_or("KAFKA_LINGER_MS", 5, "a number of milliseconds")?,

@@ -9,6 +9,7 @@
 mod elasticsearch;
 mod kafka;
 mod secret;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +20,7 @@ use thiserror::Error;
 pub use elasticsearch::{ElasticsearchAuth, ElasticsearchSettings};
 pub use kafka::{Compression, KafkaAuth, KafkaSettings, SaslMechanism};
 pub use secret::Secret;
+pub use tls::TlsVerification;
 
 /// The settings we read, with what they are for. Documented in the README.
 pub const KNOWN_SETTINGS: &[(&str, &str)] = &[
@@ -52,6 +54,14 @@ pub const KNOWN_SETTINGS: &[(&str, &str)] = &[
         "consumer group of the indexer's drain mode (default `mwaa_log_indexer`)",
     ),
     (
+        "KAFKA_CA_CERT",
+        "CA certificate (PEM text or file path) the brokers' certificates are checked against, besides the system's",
+    ),
+    (
+        "KAFKA_TLS_VERIFY",
+        "true (default) or false: false skips checking the brokers' certificates, for local test brokers only",
+    ),
+    (
         "KAFKA_LINGER_MS",
         "producer batching delay in ms (default 5)",
     ),
@@ -77,6 +87,14 @@ pub const KNOWN_SETTINGS: &[(&str, &str)] = &[
         "Elasticsearch basic-auth password",
     ),
     (
+        "ELASTICSEARCH_CA_CERT",
+        "CA certificate (PEM text or file path) the server's certificate is checked against, besides the system's",
+    ),
+    (
+        "ELASTICSEARCH_TLS_VERIFY",
+        "true (default) or false: false skips checking the server's certificate, for local test servers only",
+    ),
+    (
         "ELASTICSEARCH_INDEX",
         "index of the documents (default `billion_website_logs`)",
     ),
@@ -99,10 +117,6 @@ pub const KNOWN_SETTINGS: &[(&str, &str)] = &[
     (
         "ELASTICSEARCH_TIMEOUT_MS",
         "timeout of one Elasticsearch request in ms (default 10000)",
-    ),
-    (
-        "KAFKA_GROUP_ID",
-        "consumer group of the indexer's drain mode (default `mwaa_log_indexer`)",
     ),
     (
         "SECRET_NAME",

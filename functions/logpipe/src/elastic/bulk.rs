@@ -8,6 +8,8 @@ use elasticsearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use thiserror::Error;
 
+use super::error_chain;
+
 /// Enough of the answer to classify every item.
 const FILTER_PATH: &str = "errors,items.*.status,items.*.error.type,items.*.error.reason";
 
@@ -116,17 +118,6 @@ fn parse_answer(text: &str, actions: usize) -> Result<Vec<BulkItem>, BulkError> 
             })
         })
         .collect()
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -9,13 +9,14 @@ pub use retry::{Backoff, ItemOutcome, RequestOutcome, classify_item, classify_re
 
 use elasticsearch::Elasticsearch;
 use elasticsearch::auth::Credentials;
+use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::Method;
 use elasticsearch::http::Url;
 use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use thiserror::Error;
 
-use crate::config::{ElasticsearchAuth, ElasticsearchSettings};
+use crate::config::{ElasticsearchAuth, ElasticsearchSettings, TlsVerification};
 use crate::template::{access_logs_template, dead_letters_template, template_name};
 
 #[derive(Debug, Error)]
@@ -49,10 +50,40 @@ pub fn connect(settings: &ElasticsearchSettings) -> Result<Elasticsearch, SetupE
             password.expose().to_owned(),
         )),
     };
+    builder = match &settings.tls {
+        TlsVerification::Roots => builder,
+        TlsVerification::CustomCa(pem) => builder.cert_validation(CertificateValidation::Full(
+            Certificate::from_pem(pem.as_bytes()).map_err(|e| {
+                SetupError::Client(format!(
+                    "ELASTICSEARCH_CA_CERT is not a usable certificate: {e}"
+                ))
+            })?,
+        )),
+        TlsVerification::Off => builder.cert_validation(CertificateValidation::None),
+    };
+    if let Some(warning) = settings
+        .tls
+        .warning("Elasticsearch", "ELASTICSEARCH_TLS_VERIFY")
+    {
+        tracing::warn!("{warning}");
+    }
     let transport = builder
         .build()
         .map_err(|e| SetupError::Client(e.to_string()))?;
     Ok(Elasticsearch::new(transport))
+}
+
+/// An error with its causes, which say what went wrong on the wire (a
+/// refused certificate, a reset connection): the outermost message does not.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Installs the templates of both indices unless they exist: at cold start,
@@ -85,7 +116,7 @@ pub async fn install_templates(
                 None,
             )
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(error_chain(&e)))?;
         match exists.status_code().as_u16() {
             200 => continue,
             404 => {}
@@ -102,7 +133,7 @@ pub async fn install_templates(
                 None,
             )
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(error_chain(&e)))?;
         let status = put.status_code();
         if !status.is_success() {
             let text = put.text().await.unwrap_or_default();

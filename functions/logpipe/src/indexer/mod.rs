@@ -424,6 +424,7 @@ mod tests {
             max_bulk_bytes,
             max_bulk_actions,
             request_timeout: Duration::from_secs(1),
+            tls: Default::default(),
         }
     }
 
