@@ -39,6 +39,13 @@ os.environ.update(
 sys.path.insert(0, str(ROOT / "tests"))
 
 from lambda_emulator import LambdaEmulator  # noqa: E402
+import secret_watch  # noqa: E402
+
+secret_watch.install()
+
+
+def pytest_sessionfinish(session):
+    secret_watch.report(session)
 
 STACK_STATE = Path(os.environ.get("LOGPIPE_STATE_DIR", ROOT / ".local"))
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVER", "127.0.0.1:9092")

@@ -3,3 +3,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import secret_watch  # noqa: E402
+
+secret_watch.install()
+
+
+def pytest_sessionfinish(session):
+    secret_watch.report(session)
