@@ -1,6 +1,7 @@
 # The two commands of the README, and their parts.
-#   make test    what CI runs: format, lints, Rust tests, tests against the local stack, the
-#                workflow and template checks, the SAM (arm64) build and its tests with the DAGs
+#   make test    what CI runs: format, lints, Rust tests, a short fuzz run, tests against the
+#                local stack, the workflow and template checks, the SAM (arm64) build and its
+#                tests with the DAGs
 #   make demo    the whole pipeline locally: producer Lambda -> Kafka -> event-source mapping
 #                stand-in -> indexer Lambda -> Elasticsearch, then a summary
 
@@ -8,9 +9,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 STACK := infra/local/stack
 
-.PHONY: test lint unit bins stack-test workflow-check template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
+.PHONY: test lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
 
-test: lint unit bins stack-test workflow-check template-lint sam-build sam-test
+test: lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -24,8 +25,10 @@ bins:
 	$(CARGO) build --workspace --bins --locked
 
 # Starts the local stack, runs the tests that need it (Rust tests marked #[ignore] for
-# that reason, then the Python tests), stops it whatever happened.
+# that reason, then the Python tests), stops it whatever happened. The fault tests start a
+# stack of their own whose broker keeps its topics in SQLite: its tansu is built first.
 stack-test:
+	LOGPIPE_KAFKA_STORAGE=sqlite $(STACK) install
 	$(STACK) start
 	set -o pipefail; eval "$$($(STACK) env)"; \
 	  $(CARGO) test --workspace --locked -- --ignored && python -m pytest -q tests --ignore=tests/dags --ignore=tests/sam; status=$$?; \
@@ -83,9 +86,13 @@ bench-stack: build
 	  python functions/producer/benches/cold_start.py --function indexer && \
 	  python functions/indexer/benches/end_to_end.py --events 5
 
-# A bounded run of every fuzz target (FUZZ_SECONDS each, default 60; installs cargo-fuzz).
+# A bounded run of every fuzz target (FUZZ_SECONDS each, default 60; installs cargo-fuzz);
+# `make fuzz-short` is the one in `make test`, 30 s a target.
 fuzz:
 	functions/logpipe/fuzz/run
+
+fuzz-short:
+	FUZZ_SECONDS=30 functions/logpipe/fuzz/run
 
 stack-start:
 	$(STACK) start

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+#[cfg(feature = "secrets-manager")]
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 use super::ConfigError;
@@ -107,6 +108,7 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 /// Fetches the secret's string through the AWS SDK: the endpoint, region
 /// and credentials come from the usual AWS environment (`AWS_ENDPOINT_URL`
 /// points it at an emulator locally).
+#[cfg(feature = "secrets-manager")]
 pub(crate) async fn fetch_secret_string(secret_name: &str) -> Result<String, ConfigError> {
     let fetch_error = |reason: String| ConfigError::SecretFetch {
         secret: secret_name.to_owned(),
@@ -134,6 +136,15 @@ pub(crate) async fn fetch_secret_string(secret_name: &str) -> Result<String, Con
     output
         .secret_string
         .ok_or_else(|| fetch_error("has no SecretString (binary secrets are not supported)".into()))
+}
+
+#[cfg(not(feature = "secrets-manager"))]
+pub(crate) async fn fetch_secret_string(secret_name: &str) -> Result<String, ConfigError> {
+    Err(ConfigError::SecretFetch {
+        secret: secret_name.to_owned(),
+        reason: "this build of logpipe has no Secrets Manager client (feature `secrets-manager`)"
+            .into(),
+    })
 }
 
 #[cfg(test)]
