@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::elastic::error_chain;
+
 /// Invokes one function synchronously; a trait so that the delivery logic
 /// can be tested against scripted answers.
 pub trait Invoke {
@@ -79,16 +81,4 @@ impl Invoke for LambdaInvoker {
         }
         Ok(body)
     }
-}
-
-/// reqwest's own message ("error sending request") hides the cause.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
