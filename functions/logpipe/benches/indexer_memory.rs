@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use logpipe::indexer::{decode_event_json, prepare};
-use logpipe::{BulkBody, Generator, GeneratorConfig, LineFormat, LineWriter};
+use logpipe::indexer::{bulk_body, decode_event_json, prepare};
+use logpipe::{Generator, GeneratorConfig, LineFormat, LineWriter};
 
 /// Counts live heap bytes and remembers the peak.
 struct Counting;
@@ -63,21 +63,25 @@ fn main() {
     let before = LIVE.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
     let decoded = decode_event_json(&text).expect("a Kafka event");
-    let actions = prepare(&decoded.records);
-    // The indexer builds one request at a time.
+    let indices = ("billion_website_logs", "billion_website_logs-deadletter");
+    let actions = prepare(&decoded.records, indices);
+    // The indexer builds one request at a time, of at most MAX_BULK_BYTES.
     let mut largest = 0;
-    let mut body = BulkBody::new();
-    for action in &actions {
-        if body.byte_len() > MAX_BULK_BYTES {
-            largest = largest.max(body.byte_len());
-            body = BulkBody::new();
-        }
-        let index = action
-            .target
-            .index_of(("billion_website_logs", "billion_website_logs-deadletter"));
-        body.push_create_json(index, &decoded.records[action.record].id, &action.json);
+    let mut rest = &actions[..];
+    while !rest.is_empty() {
+        let mut bytes = 0;
+        let take = rest
+            .iter()
+            .take_while(|a| {
+                bytes += a.ndjson.len();
+                bytes <= MAX_BULK_BYTES
+            })
+            .count()
+            .max(1);
+        let body = bulk_body(&rest[..take]);
+        largest = largest.max(body.len());
+        rest = &rest[take..];
     }
-    largest = largest.max(body.byte_len());
     let peak = PEAK.load(Ordering::Relaxed);
     println!(
         "indexer memory: event {:.1} MB, {} records; peak heap above the event text {:.1} MB, with it {:.1} MB (largest _bulk body {:.1} MB)",

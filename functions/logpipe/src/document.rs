@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use crate::json_text::escape_or_quote;
 use crate::record::AccessLog;
 
 /// Where a record came from in Kafka; also what makes its document id.
@@ -65,6 +66,19 @@ impl Document<'_, '_> {
     /// through `Serializer`: the indexer writes 10,000 of these per event
     /// and this is a third of its CPU.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_fields(out, write_json_str);
+    }
+
+    /// [`write_json`](Self::write_json) for a record parsed from a line
+    /// that holds no `\\` and no control character (see [`is_plain_line`]):
+    /// its strings are then stretches of the line between quotes, which
+    /// hold nothing to escape, and are copied without looking.
+    pub fn write_json_of_plain_line(&self, out: &mut Vec<u8>) {
+        self.write_fields(out, write_plain_str);
+    }
+
+    /// The document, its record's strings written by `string`.
+    fn write_fields(&self, out: &mut Vec<u8>, string: fn(&mut Vec<u8>, &str)) {
         let r = self.record;
         out.extend_from_slice(b"{\"ip\":\"");
         match r.ip {
@@ -85,19 +99,19 @@ impl Document<'_, '_> {
         out.extend_from_slice(b"\",\"timestamp\":\"");
         r.timestamp.write_iso(out);
         out.extend_from_slice(b"\",\"method\":");
-        write_json_str(out, &r.method);
+        string(out, &r.method);
         out.extend_from_slice(b",\"endpoint\":");
-        write_json_str(out, &r.endpoint);
+        string(out, &r.endpoint);
         out.extend_from_slice(b",\"protocol\":");
-        write_json_str(out, &r.protocol);
+        string(out, &r.protocol);
         out.extend_from_slice(b",\"status\":");
         out.extend_from_slice(itoa::Buffer::new().format(r.status).as_bytes());
         out.extend_from_slice(b",\"size\":");
         out.extend_from_slice(itoa::Buffer::new().format(r.size).as_bytes());
         out.extend_from_slice(b",\"referrer\":");
-        write_json_str(out, &r.referrer);
+        string(out, &r.referrer);
         out.extend_from_slice(b",\"user_agent\":");
-        write_json_str(out, &r.user_agent);
+        string(out, &r.user_agent);
         if let Some(kafka) = self.kafka {
             out.extend_from_slice(b",\"kafka\":{\"topic\":");
             write_json_str(out, &kafka.topic);
@@ -114,23 +128,37 @@ impl Document<'_, '_> {
 /// A JSON string: copied when nothing in it needs escaping (the usual
 /// case), else escaped by `serde_json`.
 fn write_json_str(out: &mut Vec<u8>, text: &str) {
-    if !needs_escaping(text.as_bytes()) {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
+    if escape_or_quote(text.as_bytes()).is_none() {
+        write_plain_str(out, text);
     } else {
         // Writing a `str` into a `Vec` cannot fail.
         let _ = serde_json::to_writer(&mut *out, text);
     }
 }
 
-/// Whether `bytes` holds a control character, `"` or `\\`. Written as a
-/// fold over every byte, without an early exit, so that the compiler makes
-/// it a SIMD loop: the strings are short and almost never need escaping.
-fn needs_escaping(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |found, &b| {
-        found | (b < 0x20) | (b == b'"') | (b == b'\\')
-    })
+/// Whether a line holds no `\\` and no control character: one pass over
+/// the whole line (a fold without early exit, which the compiler makes a
+/// SIMD loop) instead of one a field.
+pub fn is_plain_line(line: &[u8]) -> bool {
+    !line
+        .iter()
+        .fold(false, |found, &b| found | (b < 0x20) | (b == b'\\'))
+}
+
+fn write_plain_str(out: &mut Vec<u8>, text: &str) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+}
+
+/// Appends a `_bulk` action line, `{"create":{"_index":…,"_id":…}}\n`.
+pub fn write_create_line(out: &mut Vec<u8>, index: &str, id: &str) {
+    out.extend_from_slice(b"{\"create\":{\"_index\":");
+    write_json_str(out, index);
+    out.extend_from_slice(b",\"_id\":");
+    write_json_str(out, id);
+    out.extend_from_slice(b"}}\n");
 }
 
 /// An NDJSON `_bulk` body of `create` actions.
@@ -197,11 +225,7 @@ impl BulkBody {
     /// Appends a `create` of a document already serialized as JSON.
     pub fn push_create_json(&mut self, index: &str, id: &str, document_json: &[u8]) {
         let out = &mut self.ndjson;
-        out.extend_from_slice(b"{\"create\":{\"_index\":");
-        write_json_str(out, index);
-        out.extend_from_slice(b",\"_id\":");
-        write_json_str(out, id);
-        out.extend_from_slice(b"}}\n");
+        write_create_line(out, index, id);
         out.extend_from_slice(document_json);
         self.ndjson.push(b'\n');
         self.actions += 1;

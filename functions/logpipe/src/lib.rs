@@ -17,6 +17,7 @@ pub mod esm;
 pub mod format;
 pub mod generate;
 pub mod indexer;
+mod json_text;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod metrics;

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime};
+use logpipe::document::is_plain_line;
 use logpipe::parse::{fast, general};
 use logpipe::{
     AccessLog, Document, Generator, GeneratorConfig, KafkaCoordinates, LineFormat, LogTime,
@@ -131,6 +132,36 @@ proptest! {
             document.write_json(&mut written);
             let serde = serde_json::to_vec(&document).expect("serializable");
             prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&serde));
+        }
+    }
+
+    /// A line with no `\\` and no control character gives a document whose
+    /// strings need no escaping, whatever else the line holds (quotes in odd
+    /// places included) and whichever parser read it: the indexer's
+    /// unchecked writing of it is the checked one, byte for byte.
+    #[test]
+    fn plain_lines_need_no_escaping(
+        config in generator_config(),
+        combined in any::<bool>(),
+        insert in "[^\\\\\\p{Cc}]{0,8}",
+        at in any::<prop::sample::Index>(),
+    ) {
+        let format = if combined { LineFormat::Combined } else { LineFormat::Original };
+        let record = Generator::new(config).record();
+        let mut line = format_line(&record, format);
+        let mut at = at.index(line.len() + 1);
+        while !line.is_char_boundary(at) {
+            at -= 1;
+        }
+        line.insert_str(at, &insert);
+        prop_assume!(is_plain_line(line.as_bytes()));
+        if let Ok(parsed) = parse_line(&line) {
+            let kafka = KafkaCoordinates { topic: Cow::Borrowed("t"), partition: 0, offset: 1 };
+            let document = Document { record: &parsed, kafka: Some(&kafka) };
+            let (mut checked, mut unchecked) = (Vec::new(), Vec::new());
+            document.write_json(&mut checked);
+            document.write_json_of_plain_line(&mut unchecked);
+            prop_assert_eq!(String::from_utf8_lossy(&unchecked), String::from_utf8_lossy(&checked));
         }
     }
 

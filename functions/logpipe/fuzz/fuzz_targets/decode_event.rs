@@ -7,7 +7,10 @@
 use std::fmt;
 
 use libfuzzer_sys::fuzz_target;
-use logpipe::indexer::{Invocation, Target, bulk_body, decode_event_json, decode_invocation, prepare};
+use logpipe::indexer::{
+    Invocation, Target, bulk_body, decode_event_json, decode_event_json_general, decode_invocation,
+    prepare,
+};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 
 fuzz_target!(|data: &[u8]| {
@@ -15,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(payload) = std::str::from_utf8(data) else {
         return;
     };
+    // The fast reader of the usual event reads exactly what the general
+    // path reads, and refuses nothing the general path takes.
+    assert_eq!(decode_event_json(payload), decode_event_json_general(payload), "{payload:?}");
     let event = match decode_invocation(payload) {
         Err(e) => {
             assert!(!e.to_string().is_empty());
@@ -40,28 +46,32 @@ fuzz_target!(|data: &[u8]| {
         assert!(!record.batch_key.is_empty());
     }
 
-    // Every record gets exactly one first action, in order, and each
-    // action is valid JSON.
-    let actions = prepare(&event.records);
+    // Every record gets exactly one first action, in order: two JSON lines,
+    // the `create` and a document Elasticsearch can read.
+    let actions = prepare(&event.records, ("logs", "logs-deadletter"));
     assert_eq!(actions.len(), event.records.len());
     for (i, action) in actions.iter().enumerate() {
         assert_eq!(action.record, i);
-        if let Err(e) = serde_json::from_slice::<IgnoredAny>(&action.json) {
-            panic!("action {i} is not JSON ({e}): {:?}", String::from_utf8_lossy(&action.json));
-        }
+        assert_eq!(json_lines(&action.ndjson), 2, "action {i}");
         if event.records[i].value.is_err() {
             assert_eq!(action.target, Target::DeadLetters);
         }
     }
     // The `_bulk` body: two JSON lines an action.
-    let body = bulk_body(&event.records, &actions, ("logs", "logs-deadletter")).into_bytes();
-    let lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
-    assert_eq!(lines.len(), 2 * actions.len() + 1, "one newline-terminated line each");
-    assert!(lines.last().is_some_and(|l| l.is_empty()));
-    for line in &lines[..lines.len() - 1] {
-        assert!(serde_json::from_slice::<IgnoredAny>(line).is_ok(), "{:?}", String::from_utf8_lossy(line));
-    }
+    assert_eq!(json_lines(&bulk_body(&actions)), 2 * actions.len());
 });
+
+/// How many lines `ndjson` holds, each one JSON and ended by a newline.
+fn json_lines(ndjson: &[u8]) -> usize {
+    let lines: Vec<&[u8]> = ndjson.split(|&b| b == b'\n').collect();
+    assert!(lines.last().is_some_and(|l| l.is_empty()), "ends with a newline");
+    for line in &lines[..lines.len() - 1] {
+        if let Err(e) = serde_json::from_slice::<IgnoredAny>(line) {
+            panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(line));
+        }
+    }
+    lines.len() - 1
+}
 
 /// The number of records in an event's `records` object (every array's
 /// length, repeated keys included), or `None` without one.

@@ -79,7 +79,7 @@ pub enum EventSource {
 #[error("not a Lambda Kafka event: {0}")]
 pub struct EventError(String);
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct DecodedEvent {
     pub source: EventSource,
     pub records: Vec<IncomingRecord>,
@@ -92,13 +92,13 @@ pub struct DecodedEvent {
 /// (870 ns a record here, most of the indexer's CPU budget). The tests feed
 /// events serialized from `aws_lambda_events` types to keep the shapes equal.
 #[derive(Deserialize)]
-struct WireRecord<'a> {
+pub(super) struct WireRecord<'a> {
     #[serde(borrow, default)]
-    topic: Option<Cow<'a, str>>,
-    partition: i64,
-    offset: i64,
+    pub topic: Option<Cow<'a, str>>,
+    pub partition: i64,
+    pub offset: i64,
     #[serde(borrow, default)]
-    value: Option<Cow<'a, str>>,
+    pub value: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -111,36 +111,10 @@ struct Envelope<'a> {
     drain: Option<&'a RawValue>,
 }
 
-/// The whole event in one SIMD pass, when it is a well-formed event (the
-/// normal case). Anything else (a drain request, a malformed record, a
-/// missing field) takes the record-by-record path of [`Envelope`].
-#[derive(Deserialize)]
-struct WellFormedEvent<'a> {
-    #[serde(rename = "eventSource", borrow)]
-    event_source: Cow<'a, str>,
-    #[serde(borrow)]
-    records: Groups<'a, WireRecord<'a>>,
-    #[serde(default)]
-    drain: Option<serde::de::IgnoredAny>,
-}
-
-impl WellFormedEvent<'_> {
-    fn read(text: &str) -> Option<Result<DecodedEvent, EventError>> {
-        // sonic-rs's from_str takes trailing characters; serde_json's path names them.
-        let mut deserializer = sonic_rs::Deserializer::from_str(text);
-        let event = WellFormedEvent::deserialize(&mut deserializer).ok()?;
-        deserializer.end().ok()?;
-        if event.drain.is_some() {
-            return None;
-        }
-        let Groups(groups) = event.records;
-        Some(
-            event_source(Some(&event.event_source)).map(|source| DecodedEvent {
-                source,
-                records: records(groups),
-            }),
-        )
-    }
+/// The records of an event read by [`super::scan`], when it could.
+fn well_formed(text: &str) -> Option<Result<DecodedEvent, EventError>> {
+    let (source, records) = super::scan::well_formed(text)?;
+    Some(event_source(Some(source)).map(|source| DecodedEvent { source, records }))
 }
 
 fn records(groups: Vec<(Cow<'_, str>, Vec<WireRecord<'_>>)>) -> Vec<IncomingRecord> {
@@ -164,10 +138,10 @@ pub enum Invocation<'a> {
 
 /// Reads an invocation payload: a Kafka event, or a drain request.
 pub fn decode_invocation(payload: &str) -> Result<Invocation<'_>, EventError> {
-    check_nesting(payload)?;
-    if let Some(event) = WellFormedEvent::read(payload) {
+    if let Some(event) = well_formed(payload) {
         return event.map(Invocation::Event);
     }
+    check_nesting(payload)?;
     let envelope = read_envelope(payload)?;
     match envelope.drain {
         Some(drain) if envelope.event_source.is_none() && envelope.records.is_none() => {
@@ -182,22 +156,27 @@ pub fn decode_invocation(payload: &str) -> Result<Invocation<'_>, EventError> {
 
 /// Decodes an event given as JSON text, as the Lambda runtime hands it over.
 pub fn decode_event_json(event: &str) -> Result<DecodedEvent, EventError> {
+    well_formed(event).unwrap_or_else(|| decode_event_json_general(event))
+}
+
+/// [`decode_event_json`] without the fast reader: what it falls back on,
+/// public for the fuzz target and tests that hold the two to each other.
+#[doc(hidden)]
+pub fn decode_event_json_general(event: &str) -> Result<DecodedEvent, EventError> {
     check_nesting(event)?;
-    if let Some(event) = WellFormedEvent::read(event) {
-        return event;
-    }
     decode_envelope(read_envelope(event)?)
 }
 
 /// Kafka events nest six levels deep; this leaves room for anything else
 /// a payload may carry, as serde_json's own limit does.
-const MAX_NESTING: usize = 128;
+pub(super) const MAX_NESTING: usize = 128;
 
-/// Refuses JSON nested deeper than [`MAX_NESTING`] before any parser sees it:
-/// sonic-rs skips values recursively, so 100,000 `[`s (200 KB, well inside
-/// an event's 6 MB) would overflow the stack and abort the process. One
-/// SIMD pass finds the quotes; only the short stretches between strings are
-/// read byte by byte (base64 values are most of an event's bytes).
+/// Refuses JSON nested deeper than [`MAX_NESTING`] before serde_json sees
+/// it, with an error that says so and where: serde_json takes deep nesting
+/// inside a raw value and would blame a record for it instead. One SIMD
+/// pass finds the quotes; only the short stretches between strings are read
+/// byte by byte (base64 values are most of an event's bytes). The usual
+/// event never comes here: [`super::scan`] counts depth as it reads.
 fn check_nesting(payload: &str) -> Result<(), EventError> {
     let json = payload.as_bytes();
     let mut depth = 0;
@@ -368,7 +347,7 @@ fn event_source(source: Option<&str>) -> Result<EventSource, EventError> {
 
 /// An event's key for a group of records, `<topic>-<partition>`, read once
 /// for the group.
-struct GroupKey {
+pub(super) struct GroupKey {
     batch_key: Arc<str>,
     topic: Arc<str>,
     partition: Option<i32>,
@@ -376,7 +355,7 @@ struct GroupKey {
 
 impl GroupKey {
     /// `billion_website_logs-2` is topic `billion_website_logs`, partition 2.
-    fn new(key: &str) -> Self {
+    pub(super) fn new(key: &str) -> Self {
         let (topic, partition) = match key.rsplit_once('-') {
             Some((topic, partition)) => match partition.parse() {
                 Ok(p) => (topic, Some(p)),
@@ -400,7 +379,7 @@ impl GroupKey {
     }
 }
 
-fn from_wire(key: &GroupKey, record: WireRecord<'_>) -> IncomingRecord {
+pub(super) fn from_wire(key: &GroupKey, record: WireRecord<'_>) -> IncomingRecord {
     let partition = i32::try_from(record.partition).unwrap_or(key.partition.unwrap_or(-1));
     let value = match record.value {
         None => Err(Undecodable {

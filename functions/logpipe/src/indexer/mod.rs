@@ -4,21 +4,23 @@
 mod dead_letter;
 mod event;
 mod response;
+mod scan;
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use elasticsearch::Elasticsearch;
 use serde::Serialize;
 
 pub use dead_letter::{DeadLetter, Stage};
 pub use event::{
     DecodedEvent, EventError, EventSource, IncomingRecord, Invocation, Undecodable, decode_event,
-    decode_event_json, decode_invocation,
+    decode_event_json, decode_event_json_general, decode_invocation,
 };
 pub use response::{BatchItemFailure, KafkaBatchResponse, KafkaItemIdentifier};
 
 use crate::config::ElasticsearchSettings;
-use crate::document::{BulkBody, Document};
+use crate::document::{Document, is_plain_line, write_create_line};
 use crate::elastic::{
     Backoff, ItemOutcome, RequestOutcome, classify_item, classify_request, send_bulk,
 };
@@ -51,7 +53,10 @@ pub struct Action {
     /// Position of the record in the batch.
     pub record: usize,
     pub target: Target,
-    pub json: Vec<u8>,
+    /// The action's two lines of a `_bulk` body, `{"create":{…}}` and the
+    /// document, each ending in `\n`: written once, a request's body is its
+    /// actions' lines put together, and a retry sends them again as they are.
+    pub ndjson: Bytes,
 }
 
 /// What became of each record.
@@ -99,7 +104,7 @@ impl Indexer {
     pub async fn index(&self, records: &[IncomingRecord], deadline: Instant) -> BatchReport {
         let started = Instant::now();
         let mut fates = vec![Fate::Pending; records.len()];
-        let mut pending = prepare(records);
+        let mut pending = prepare(records, self.indices());
         let mut backoff = Backoff::default();
         let mut requests = 0;
         let mut max_bytes = self.settings.max_bulk_bytes;
@@ -107,7 +112,7 @@ impl Indexer {
         while !pending.is_empty() {
             let mut next = Vec::new();
             let mut must_wait = false;
-            for chunk in chunks(records, pending, max_bytes, &self.settings) {
+            for chunk in chunks(pending, max_bytes, self.settings.max_bulk_actions) {
                 let Some(timeout) = self.time_left(deadline) else {
                     for action in &chunk {
                         // A retried record keeps its last failure as the reason.
@@ -118,7 +123,7 @@ impl Indexer {
                     }
                     continue;
                 };
-                let body = self.body(records, &chunk);
+                let body = bulk_body(&chunk);
                 requests += 1;
                 match send_bulk(&self.client, body, chunk.len(), timeout).await {
                     Ok(items) => {
@@ -151,6 +156,7 @@ impl Indexer {
                                             action.record,
                                             Stage::Index,
                                             &reason,
+                                            self.indices(),
                                         ));
                                     }
                                     Target::DeadLetters => {
@@ -175,7 +181,7 @@ impl Indexer {
                             }
                             // Smaller requests from now on, sent without a
                             // wait; a lone record too large for the server fails.
-                            max_bytes = max_bytes.min(self.request_bytes(records, &chunk) / 2);
+                            max_bytes = max_bytes.min(request_bytes(&chunk) / 2);
                             next.extend(chunk);
                         }
                         RequestOutcome::Split(reason) | RequestOutcome::Fail(reason) => {
@@ -207,81 +213,109 @@ impl Indexer {
     fn indices(&self) -> (&str, &str) {
         (&self.settings.index, &self.settings.deadletter_index)
     }
-
-    fn request_bytes(&self, records: &[IncomingRecord], chunk: &[Action]) -> usize {
-        let indices = self.indices();
-        chunk.iter().map(|a| create_len(records, a, indices)).sum()
-    }
-
-    fn body(&self, records: &[IncomingRecord], chunk: &[Action]) -> Vec<u8> {
-        bulk_body(records, chunk, self.indices()).into_bytes()
-    }
 }
 
-/// The `_bulk` body of `actions`, into `(documents, dead letters)` indices.
-pub fn bulk_body(
-    records: &[IncomingRecord],
-    actions: &[Action],
-    indices: (&str, &str),
-) -> BulkBody {
-    let bytes = actions
-        .iter()
-        .map(|a| create_len(records, a, indices))
-        .sum();
-    let mut body = BulkBody::with_capacity(bytes);
+/// The `_bulk` body of `actions`.
+pub fn bulk_body(actions: &[Action]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(request_bytes(actions));
     for action in actions {
-        let index = action.target.index_of(indices);
-        body.push_create_json(index, &records[action.record].id, &action.json);
+        body.extend_from_slice(&action.ndjson);
     }
     body
 }
 
-/// The bytes `action` takes in a `_bulk` body.
-fn create_len(records: &[IncomingRecord], action: &Action, indices: (&str, &str)) -> usize {
-    let index = action.target.index_of(indices);
-    BulkBody::create_len(index, &records[action.record].id, action.json.len())
+fn request_bytes(actions: &[Action]) -> usize {
+    actions.iter().map(|a| a.ndjson.len()).sum()
 }
 
-/// The first action of every record: its document, or its dead letter when
-/// it cannot be decoded or parsed. Pure CPU: this is what the benchmark times.
-pub fn prepare(records: &[IncomingRecord]) -> Vec<Action> {
-    records
+/// The first action of every record, into `(documents, dead letters)`
+/// indices: its document, or its dead letter when it cannot be decoded or
+/// parsed. Pure CPU: this is what the benchmark times. All of them are
+/// written into one buffer the actions share, sized up front from the
+/// lines: 10,000 buffers of their own, then copied into a body, cost more
+/// than writing the documents.
+pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Vec<Action> {
+    let estimate: usize = records
         .iter()
+        .map(|r| {
+            let line = r.value.as_ref().map_or(256, Vec::len);
+            line + DOCUMENT_FRAME + r.id.len() + r.topic.len() + indices.0.len()
+        })
+        .sum();
+    let mut buffer = Vec::with_capacity(estimate);
+    let mut spans = Vec::with_capacity(records.len());
+    for record in records {
+        let start = buffer.len();
+        let target = write_first_action(&mut buffer, record, indices);
+        spans.push((target, start..buffer.len()));
+    }
+    let buffer = Bytes::from(buffer);
+    spans
+        .into_iter()
         .enumerate()
-        .map(|(i, record)| match &record.value {
-            Err(undecodable) => {
-                let coordinates = record.coordinates();
-                let letter = DeadLetter::of_text(
-                    undecodable.raw.as_deref(),
-                    &undecodable.reason,
-                    Stage::Decode,
-                    &coordinates,
-                );
-                action(i, Target::DeadLetters, &letter)
-            }
-            Ok(bytes) => match parse_bytes(bytes) {
-                Ok(parsed) => {
-                    // Sized for a typical document, so that it is written without regrowing.
-                    let mut json = Vec::with_capacity(512);
-                    Document {
-                        record: &parsed,
-                        kafka: Some(&record.coordinates()),
-                    }
-                    .write_json(&mut json);
-                    Action {
-                        record: i,
-                        target: Target::Documents,
-                        json,
-                    }
-                }
-                Err(e) => dead_letter(records, i, Stage::Parse, &e.to_string()),
-            },
+        .map(|(record, (target, span))| Action {
+            record,
+            target,
+            ndjson: buffer.slice(span),
         })
         .collect()
 }
 
-fn dead_letter(records: &[IncomingRecord], i: usize, stage: Stage, reason: &str) -> Action {
-    let record = &records[i];
+/// What a document and its action line add to the line they are made of
+/// (field names, quotes, Kafka coordinates, the `create` frame), with room
+/// to spare; escapes or a dead letter may still grow the buffer.
+const DOCUMENT_FRAME: usize = 192;
+
+/// Writes a record's first action; answers which index it goes to.
+fn write_first_action(out: &mut Vec<u8>, record: &IncomingRecord, indices: (&str, &str)) -> Target {
+    let (stage, reason) = match &record.value {
+        Err(undecodable) => (Stage::Decode, undecodable.reason.clone()),
+        Ok(bytes) => match parse_bytes(bytes) {
+            Ok(parsed) => {
+                write_create_line(out, indices.0, &record.id);
+                let document = Document {
+                    record: &parsed,
+                    kafka: Some(&record.coordinates()),
+                };
+                if is_plain_line(bytes) {
+                    document.write_json_of_plain_line(out);
+                } else {
+                    document.write_json(out);
+                }
+                out.push(b'\n');
+                return Target::Documents;
+            }
+            Err(e) => (Stage::Parse, e.to_string()),
+        },
+    };
+    write_dead_letter(out, record, stage, &reason, indices.1);
+    Target::DeadLetters
+}
+
+/// The record's dead letter, as an action of its own.
+fn dead_letter(
+    records: &[IncomingRecord],
+    i: usize,
+    stage: Stage,
+    reason: &str,
+    indices: (&str, &str),
+) -> Action {
+    let mut ndjson = Vec::with_capacity(1024);
+    write_dead_letter(&mut ndjson, &records[i], stage, reason, indices.1);
+    Action {
+        record: i,
+        target: Target::DeadLetters,
+        ndjson: ndjson.into(),
+    }
+}
+
+fn write_dead_letter(
+    out: &mut Vec<u8>,
+    record: &IncomingRecord,
+    stage: Stage,
+    reason: &str,
+    index: &str,
+) {
     let coordinates = record.coordinates();
     let letter = match &record.value {
         Ok(bytes) => DeadLetter::of_bytes(bytes, reason, stage, &coordinates),
@@ -289,38 +323,21 @@ fn dead_letter(records: &[IncomingRecord], i: usize, stage: Stage, reason: &str)
             DeadLetter::of_text(undecodable.raw.as_deref(), reason, stage, &coordinates)
         }
     };
-    action(i, Target::DeadLetters, &letter)
+    write_create_line(out, index, &record.id);
+    // A dead letter is a plain struct of strings and numbers: it serializes.
+    let _ = serde_json::to_writer(&mut *out, &letter);
+    out.push(b'\n');
 }
 
-fn action(record: usize, target: Target, document: &impl Serialize) -> Action {
-    let mut json = Vec::with_capacity(512);
-    // Our documents are plain structs of strings and numbers: they serialize.
-    let _ = serde_json::to_writer(&mut json, document);
-    Action {
-        record,
-        target,
-        json,
-    }
-}
-
-/// Splits actions into requests of at most `max_bytes` and the configured
-/// number of actions. An action larger than the byte limit goes alone rather
-/// than never.
-fn chunks(
-    records: &[IncomingRecord],
-    actions: Vec<Action>,
-    max_bytes: usize,
-    settings: &ElasticsearchSettings,
-) -> Vec<Vec<Action>> {
-    let indices = (&*settings.index, &*settings.deadletter_index);
+/// Splits actions into requests of at most `max_bytes` and `max_actions`.
+/// An action larger than the byte limit goes alone rather than never.
+fn chunks(actions: Vec<Action>, max_bytes: usize, max_actions: usize) -> Vec<Vec<Action>> {
     let mut chunks = Vec::new();
     let mut chunk = Vec::new();
     let mut bytes = 0;
     for action in actions {
-        let size = create_len(records, &action, indices);
-        if !chunk.is_empty()
-            && (bytes + size > max_bytes || chunk.len() >= settings.max_bulk_actions)
-        {
+        let size = action.ndjson.len();
+        if !chunk.is_empty() && (bytes + size > max_bytes || chunk.len() >= max_actions) {
             chunks.push(std::mem::take(&mut chunk));
             bytes = 0;
         }
@@ -450,8 +467,8 @@ mod tests {
         for (max_bytes, max_actions) in [(65_536, 5_000), (4_096, 5_000), (1 << 20, 70)] {
             let settings = settings(max_bytes, max_actions);
             let indices = (&*settings.index, &*settings.deadletter_index);
-            let body_bytes = |chunk: &[Action]| bulk_body(&records, chunk, indices).byte_len();
-            let chunks = chunks(&records, prepare(&records), max_bytes, &settings);
+            let body_bytes = |chunk: &[Action]| bulk_body(chunk).len();
+            let chunks = chunks(prepare(&records, indices), max_bytes, max_actions);
             assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 2_000);
             for chunk in &chunks {
                 assert!(chunk.len() <= max_actions);
