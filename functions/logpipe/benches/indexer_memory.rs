@@ -73,7 +73,7 @@ fn main() {
         let take = rest
             .iter()
             .take_while(|a| {
-                bytes += a.ndjson.len();
+                bytes += a.ndjson().len();
                 bytes <= MAX_BULK_BYTES
             })
             .count()

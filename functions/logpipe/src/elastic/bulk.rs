@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use elasticsearch::Elasticsearch;
 use elasticsearch::http::Method;
 use elasticsearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -50,9 +51,11 @@ struct ItemError {
 }
 
 /// Sends an NDJSON body of `actions` actions; answers one item per action.
+/// The body is `Bytes` because the client sends those as they are, where it
+/// would copy a `Vec` (growing its own buffer from 1 KiB as it goes).
 pub async fn send_bulk(
     client: &Elasticsearch,
-    body: Vec<u8>,
+    body: Bytes,
     actions: usize,
     timeout: Duration,
 ) -> Result<Vec<BulkItem>, BulkError> {

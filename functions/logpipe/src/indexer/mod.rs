@@ -5,7 +5,9 @@ mod dead_letter;
 mod event;
 mod response;
 mod scan;
+mod spare;
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -53,10 +55,25 @@ pub struct Action {
     /// Position of the record in the batch.
     pub record: usize,
     pub target: Target,
-    /// The action's two lines of a `_bulk` body, `{"create":{…}}` and the
-    /// document, each ending in `\n`: written once, a request's body is its
-    /// actions' lines put together, and a retry sends them again as they are.
-    pub ndjson: Bytes,
+    /// Holds the action's two lines of a `_bulk` body at `span`:
+    /// `{"create":{…}}` and the document, each ending in `\n`. Shared by
+    /// the actions written together, so that a request of consecutive
+    /// actions is a slice of it, sent without a copy.
+    buffer: Bytes,
+    span: Range<usize>,
+}
+
+impl Action {
+    /// The action's lines of a `_bulk` body.
+    pub fn ndjson(&self) -> &[u8] {
+        &self.buffer[self.span.clone()]
+    }
+
+    /// Whether this action's lines come right after `previous`'s in the same buffer.
+    fn follows(&self, previous: &Action) -> bool {
+        // Both buffers are alive, so the same start means the same buffer.
+        self.buffer.as_ptr() == previous.buffer.as_ptr() && self.span.start == previous.span.end
+    }
 }
 
 /// What became of each record.
@@ -215,25 +232,32 @@ impl Indexer {
     }
 }
 
-/// The `_bulk` body of `actions`.
-pub fn bulk_body(actions: &[Action]) -> Vec<u8> {
+/// The `_bulk` body of `actions`: a slice of their buffer when they were
+/// written one after the other (a first attempt), else their lines copied
+/// together (retries, dead letters of rejected documents).
+pub fn bulk_body(actions: &[Action]) -> Bytes {
+    if let (Some(first), Some(last)) = (actions.first(), actions.last())
+        && actions.windows(2).all(|pair| pair[1].follows(&pair[0]))
+    {
+        return first.buffer.slice(first.span.start..last.span.end);
+    }
     let mut body = Vec::with_capacity(request_bytes(actions));
     for action in actions {
-        body.extend_from_slice(&action.ndjson);
+        body.extend_from_slice(action.ndjson());
     }
-    body
+    body.into()
 }
 
 fn request_bytes(actions: &[Action]) -> usize {
-    actions.iter().map(|a| a.ndjson.len()).sum()
+    actions.iter().map(|a| a.span.len()).sum()
 }
 
 /// The first action of every record, into `(documents, dead letters)`
 /// indices: its document, or its dead letter when it cannot be decoded or
 /// parsed. Pure CPU: this is what the benchmark times. All of them are
 /// written into one buffer the actions share, sized up front from the
-/// lines: 10,000 buffers of their own, then copied into a body, cost more
-/// than writing the documents.
+/// lines: 10,000 buffers of their own, copied into a body, and the body
+/// copied again by the client, cost more than writing the documents.
 pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Vec<Action> {
     let estimate: usize = records
         .iter()
@@ -242,21 +266,22 @@ pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Vec<Action>
             line + DOCUMENT_FRAME + r.id.len() + r.topic.len() + indices.0.len()
         })
         .sum();
-    let mut buffer = Vec::with_capacity(estimate);
+    let mut buffer = spare::ACTION_BUFFERS.take(estimate);
     let mut spans = Vec::with_capacity(records.len());
     for record in records {
         let start = buffer.len();
         let target = write_first_action(&mut buffer, record, indices);
         spans.push((target, start..buffer.len()));
     }
-    let buffer = Bytes::from(buffer);
+    let buffer = spare::ACTION_BUFFERS.share(buffer);
     spans
         .into_iter()
         .enumerate()
         .map(|(record, (target, span))| Action {
             record,
             target,
-            ndjson: buffer.slice(span),
+            buffer: buffer.clone(),
+            span,
         })
         .collect()
 }
@@ -305,7 +330,8 @@ fn dead_letter(
     Action {
         record: i,
         target: Target::DeadLetters,
-        ndjson: ndjson.into(),
+        span: 0..ndjson.len(),
+        buffer: ndjson.into(),
     }
 }
 
@@ -336,7 +362,7 @@ fn chunks(actions: Vec<Action>, max_bytes: usize, max_actions: usize) -> Vec<Vec
     let mut chunk = Vec::new();
     let mut bytes = 0;
     for action in actions {
-        let size = action.ndjson.len();
+        let size = action.span.len();
         if !chunk.is_empty() && (bytes + size > max_bytes || chunk.len() >= max_actions) {
             chunks.push(std::mem::take(&mut chunk));
             bytes = 0;
@@ -459,6 +485,38 @@ mod tests {
                 IncomingRecord::new(topic.clone(), 0, i as i64, Ok(line.into_bytes()))
             })
             .collect()
+    }
+
+    #[test]
+    fn a_body_of_consecutive_actions_is_a_slice_of_their_buffer() {
+        let records = records(30);
+        let mut actions = prepare(&records, ("logs", "logs-deadletter"));
+        let lines = |actions: &[Action]| {
+            actions
+                .iter()
+                .flat_map(|a| a.ndjson().to_vec())
+                .collect::<Vec<u8>>()
+        };
+        let body = bulk_body(&actions[3..20]);
+        assert_eq!(&body[..], &lines(&actions[3..20])[..]);
+        assert_eq!(body.as_ptr(), actions[3].ndjson().as_ptr(), "not copied");
+        // A retry's actions, or a dead letter among them, are copied together.
+        actions.push(dead_letter(
+            &records,
+            7,
+            Stage::Index,
+            "rejected",
+            ("logs", "logs-deadletter"),
+        ));
+        for chunk in [
+            vec![actions[1].clone(), actions[5].clone()],
+            actions[25..].to_vec(),
+        ] {
+            let body = bulk_body(&chunk);
+            assert_eq!(&body[..], &lines(&chunk)[..]);
+            assert_ne!(body.as_ptr(), chunk[0].ndjson().as_ptr());
+        }
+        assert!(bulk_body(&[]).is_empty());
     }
 
     #[test]
