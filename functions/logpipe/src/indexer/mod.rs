@@ -39,16 +39,6 @@ pub enum Target {
     DeadLetters,
 }
 
-impl Target {
-    /// Which of `(documents, dead letters)` this target writes to.
-    pub fn index_of<'a>(self, (documents, dead_letters): (&'a str, &'a str)) -> &'a str {
-        match self {
-            Target::Documents => documents,
-            Target::DeadLetters => dead_letters,
-        }
-    }
-}
-
 /// One `create` to send: a record's document or its dead letter.
 #[derive(Debug, Clone)]
 pub struct Action {

@@ -95,37 +95,34 @@ impl<'a> Scanner<'a> {
 
     /// Calls `field` with each key of an object, the scanner at its value.
     fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.enter(b'{')?;
-        if !self.eat(b'}') {
-            loop {
-                let key = self.key()?;
-                if !self.eat(b':') {
-                    return None;
-                }
-                field(self, key)?;
-                if !self.eat(b',') {
-                    break;
-                }
-            }
-            if !self.eat(b'}') {
-                return None;
-            }
-        }
-        self.depth -= 1;
-        Some(())
+        self.sequence(b'{', b'}', |s| {
+            let key = s.key()?;
+            s.eat(b':').then_some(())?;
+            field(s, key)
+        })
     }
 
     /// Calls `element` with the scanner at each element of an array.
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.enter(b'[')?;
-        if !self.eat(b']') {
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.sequence(b'[', b']', element)
+    }
+
+    /// `open`, items separated by commas (`item` reads one), `close`.
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.enter(open)?;
+        if !self.eat(close) {
             loop {
-                element(self)?;
+                item(self)?;
                 if !self.eat(b',') {
                     break;
                 }
             }
-            if !self.eat(b']') {
+            if !self.eat(close) {
                 return None;
             }
         }
