@@ -27,6 +27,21 @@ impl KafkaCoordinates<'_> {
         id.push_str(itoa::Buffer::new().format(self.offset));
         id
     }
+
+    /// The [`document_id`](Self::document_id) as a JSON string, appended
+    /// without building it first: the indexer writes one per record.
+    pub fn write_id_json(&self, out: &mut Vec<u8>) {
+        if escape_or_quote(self.topic.as_bytes()).is_some() {
+            return write_json_str(out, &self.document_id());
+        }
+        out.push(b'"');
+        out.extend_from_slice(self.topic.as_bytes());
+        out.push(b'-');
+        out.extend_from_slice(itoa::Buffer::new().format(self.partition).as_bytes());
+        out.push(b'-');
+        out.extend_from_slice(itoa::Buffer::new().format(self.offset).as_bytes());
+        out.push(b'"');
+    }
 }
 
 /// A record as indexed: its fields, plus `kafka.*` when it came from Kafka.
@@ -127,7 +142,7 @@ impl Document<'_, '_> {
 
 /// A JSON string: copied when nothing in it needs escaping (the usual
 /// case), else escaped by `serde_json`.
-fn write_json_str(out: &mut Vec<u8>, text: &str) {
+pub(crate) fn write_json_str(out: &mut Vec<u8>, text: &str) {
     if escape_or_quote(text.as_bytes()).is_none() {
         write_plain_str(out, text);
     } else {
@@ -152,13 +167,34 @@ fn write_plain_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
-/// Appends a `_bulk` action line, `{"create":{"_index":…,"_id":…}}\n`.
-pub fn write_create_line(out: &mut Vec<u8>, index: &str, id: &str) {
-    out.extend_from_slice(b"{\"create\":{\"_index\":");
-    write_json_str(out, index);
-    out.extend_from_slice(b",\"_id\":");
-    write_json_str(out, id);
-    out.extend_from_slice(b"}}\n");
+/// The `_bulk` action lines, `{"create":{"_index":…,"_id":…}}\n`, of one
+/// index: all but the id written once.
+#[derive(Debug, Clone)]
+pub struct CreateLine {
+    /// `{"create":{"_index":"<index>","_id":`
+    head: Vec<u8>,
+}
+
+impl CreateLine {
+    pub fn new(index: &str) -> Self {
+        let mut head = b"{\"create\":{\"_index\":".to_vec();
+        write_json_str(&mut head, index);
+        head.extend_from_slice(b",\"_id\":");
+        CreateLine { head }
+    }
+
+    /// Appends the line of the document whose id `write_id` appends as a
+    /// JSON string.
+    pub fn write(&self, out: &mut Vec<u8>, write_id: impl FnOnce(&mut Vec<u8>)) {
+        out.extend_from_slice(&self.head);
+        write_id(out);
+        out.extend_from_slice(b"}}\n");
+    }
+
+    /// Its length without the id.
+    pub fn frame_len(&self) -> usize {
+        self.head.len() + 3
+    }
 }
 
 /// An NDJSON `_bulk` body of `create` actions.
@@ -280,6 +316,15 @@ mod tests {
             })
         );
         assert_eq!(kafka.document_id(), "billion_website_logs-2-41");
+        for topic in ["billion_website_logs", "odd\"topic\\\u{1}"] {
+            let kafka = KafkaCoordinates {
+                topic: topic.into(),
+                ..kafka.clone()
+            };
+            let mut json = Vec::new();
+            kafka.write_id_json(&mut json);
+            assert_eq!(json, serde_json::to_vec(&kafka.document_id()).unwrap());
+        }
     }
 
     #[test]
@@ -321,7 +366,7 @@ mod tests {
         let (mut by_serde, mut prewritten) = (BulkBody::new(), Vec::new());
         for (index, id) in [("logs", "t-0-1"), ("lo\\gs", "t-0-\"2\"\n")] {
             by_serde.push_create(index, id, &doc).unwrap();
-            write_create_line(&mut prewritten, index, id);
+            CreateLine::new(index).write(&mut prewritten, |out| write_json_str(out, id));
             prewritten.extend_from_slice(&json);
             prewritten.push(b'\n');
         }

@@ -60,8 +60,16 @@ const MONTHS: [&[u8; 3]; 12] = [
 impl LogTime {
     /// Parses the original system's `%b %d %Y, %H:%M:%S`, e.g. `Jan 21 2026, 22:23:40`.
     pub fn parse_original(text: &str) -> Result<Self, TimestampError> {
-        let b = text.as_bytes();
-        if b.len() != ORIGINAL_WIDTH {
+        match original_at_a_glance(text.as_bytes()) {
+            Some(t) => Ok(LogTime::Naive(t)),
+            None => Self::original_step_by_step(text),
+        }
+    }
+
+    /// [`parse_original`](Self::parse_original) one field at a time, so that
+    /// an error names the first thing wrong.
+    fn original_step_by_step(text: &str) -> Result<Self, TimestampError> {
+        if text.len() != ORIGINAL_WIDTH {
             return Err(shape("`Mon DD YYYY, HH:MM:SS`", ORIGINAL_WIDTH, text));
         }
         let month = month(text, 0)?;
@@ -161,13 +169,24 @@ impl LogTime {
     /// `2026-01-21T22:23:40+01:00` when an offset is known.
     pub fn write_iso(&self, out: &mut Vec<u8>) {
         let t = self.local();
-        push_year(out, t.year());
-        out.push(b'-');
-        push2(out, t.month());
-        out.push(b'-');
-        push2(out, t.day());
-        out.push(b'T');
-        push_hms(out, t.time());
+        // Filled in place and appended once: the indexer writes one per document.
+        let mut iso = *b"0000-00-00T00:00:00";
+        put2(&mut iso[5..], t.month());
+        put2(&mut iso[8..], t.day());
+        put2(&mut iso[11..], t.hour());
+        put2(&mut iso[14..], t.minute());
+        put2(&mut iso[17..], t.second());
+        match u32::try_from(t.year()) {
+            Ok(year) if year <= 9999 => {
+                put2(&mut iso[..], year / 100);
+                put2(&mut iso[2..], year % 100);
+                out.extend_from_slice(&iso);
+            }
+            _ => {
+                push_year(out, t.year());
+                out.extend_from_slice(&iso[4..]);
+            }
+        }
         if let LogTime::Offset(t) = self {
             push_offset(out, t.offset().local_minus_utc(), true);
         }
@@ -274,6 +293,33 @@ fn date(year: i32, month: u32, day: u32) -> Result<NaiveDate, TimestampError> {
     })
 }
 
+/// The usual `Mon DD YYYY, HH:MM:SS` in one look: separators and digits
+/// where they belong, a month name, a date and a time that exist. `None`
+/// for anything else, which the step-by-step reading then names.
+fn original_at_a_glance(b: &[u8]) -> Option<NaiveDateTime> {
+    let b: &[u8; ORIGINAL_WIDTH] = b.try_into().ok()?;
+    if [b[3], b[6], b[11], b[12], b[15], b[18]] != *b"  , ::" {
+        return None;
+    }
+    let pair = |at: usize| {
+        let (tens, units) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
+        (tens < 10 && units < 10).then(|| u32::from(tens) * 10 + u32::from(units))
+    };
+    let month = MONTHS.iter().position(|m| **m == [b[0], b[1], b[2]])? as u32 + 1;
+    let year = pair(7)? * 100 + pair(9)?;
+    NaiveDate::from_ymd_opt(year as i32, month, pair(4)?)?.and_hms_opt(
+        pair(13)?,
+        pair(16)?,
+        pair(19)?,
+    )
+}
+
+/// Writes `n` (below 100) as two digits at the start of `out`.
+fn put2(out: &mut [u8], n: u32) {
+    out[0] = b'0' + (n / 10 % 10) as u8;
+    out[1] = b'0' + (n % 10) as u8;
+}
+
 fn push2(out: &mut Vec<u8>, n: u32) {
     out.extend_from_slice(&[b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8]);
 }
@@ -331,6 +377,48 @@ mod tests {
             assert_eq!(LogTime::parse_original(&text).unwrap().local(), expected);
             assert_eq!(expected.month0() as usize, i);
         }
+    }
+
+    /// The one-look reading takes exactly what the step-by-step one takes,
+    /// and reads it the same: every byte of a stamp replaced by characters
+    /// of each kind, over dates around month ends and leap days.
+    #[test]
+    fn at_a_glance_agrees_with_step_by_step() {
+        let stamps = [
+            "Jan 21 2026, 22:23:40",
+            "Feb 29 2024, 00:00:00",
+            "Feb 29 2026, 23:59:59",
+            "Apr 31 2026, 12:00:00",
+            "Dec 31 9999, 23:59:60",
+            "Jun 00 0000, 24:00:00",
+        ];
+        let mut checked = 0;
+        for stamp in stamps {
+            for at in 0..stamp.len() {
+                for c in [
+                    "0", "1", "2", "3", "6", "9", " ", ",", ":", "J", "a", "/", "é",
+                ] {
+                    let mut text = stamp.to_owned();
+                    text.replace_range(at..at + 1, c);
+                    let step_by_step = LogTime::original_step_by_step(&text).ok();
+                    let glance = original_at_a_glance(text.as_bytes()).map(LogTime::Naive);
+                    assert_eq!(glance, step_by_step, "{text:?}");
+                    checked += usize::from(glance.is_some());
+                }
+            }
+        }
+        assert!(
+            checked > 100,
+            "only {checked} valid stamps among the variants"
+        );
+    }
+
+    #[test]
+    fn iso_of_years_beyond_four_digits_is_written_in_full() {
+        let t = LogTime::Naive(naive("2026-01-21T22:23:40").with_year(12026).unwrap());
+        assert_eq!(t.to_iso(), "12026-01-21T22:23:40");
+        let t = LogTime::Naive(naive("0007-03-04T05:06:07"));
+        assert_eq!(t.to_iso(), "0007-03-04T05:06:07");
     }
 
     #[test]

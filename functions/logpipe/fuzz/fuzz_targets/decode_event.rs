@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
     // repeats the event's, which may be empty: `batchItemFailures` must
     // echo whatever the event said.)
     for record in &event.records {
-        assert!(!record.id.is_empty());
+        assert!(!record.id().is_empty());
     }
 
     // Every record gets exactly one first action, in order: two JSON lines,

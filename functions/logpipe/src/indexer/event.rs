@@ -10,7 +10,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use thiserror::Error;
 
-use crate::document::KafkaCoordinates;
+use crate::document::{KafkaCoordinates, write_json_str};
 
 /// One record of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +23,9 @@ pub struct IncomingRecord {
     /// The event's key for the record's partition, `<topic>-<partition>`,
     /// which `batchItemFailures` must repeat.
     pub batch_key: Arc<str>,
-    /// The document id in both indices.
-    pub id: String,
+    /// Set for a malformed record whose offset could not be read: its
+    /// position in its group then stands in for the offset in its id.
+    pub unknown_offset: Option<usize>,
     /// The value's bytes, or why there are none.
     pub value: Result<Vec<u8>, Undecodable>,
 }
@@ -38,16 +39,31 @@ impl IncomingRecord {
         value: Result<Vec<u8>, Undecodable>,
     ) -> Self {
         let batch_key = format!("{topic}-{partition}").into();
-        let mut record = IncomingRecord {
+        IncomingRecord {
             topic,
             partition,
             offset,
             batch_key,
-            id: String::new(),
+            unknown_offset: None,
             value,
-        };
-        record.id = record.coordinates().document_id();
-        record
+        }
+    }
+
+    /// The document id in both indices: `{topic}-{partition}-{offset}`
+    /// (DESIGN.md §3).
+    pub fn id(&self) -> String {
+        match self.unknown_offset {
+            None => self.coordinates().document_id(),
+            Some(position) => format!("{}-unknown-offset-{position}", self.batch_key),
+        }
+    }
+
+    /// The [`id`](Self::id) as a JSON string, appended.
+    pub fn write_id_json(&self, out: &mut Vec<u8>) {
+        match self.unknown_offset {
+            None => self.coordinates().write_id_json(out),
+            Some(_) => write_json_str(out, &self.id()),
+        }
     }
 
     /// Where the record came from, as documents and dead letters carry it.
@@ -391,16 +407,14 @@ pub(super) fn from_wire(key: &GroupKey, record: WireRecord<'_>) -> IncomingRecor
             raw: Some(encoded.into_owned()),
         }),
     };
-    let mut incoming = IncomingRecord {
+    IncomingRecord {
         topic: key.topic(record.topic.as_deref()),
         partition,
         offset: record.offset,
         batch_key: key.batch_key.clone(),
-        id: String::new(),
+        unknown_offset: None,
         value,
-    };
-    incoming.id = incoming.coordinates().document_id();
-    incoming
+    }
 }
 
 /// SIMD decoding for the common case; the `base64` crate says what is wrong
@@ -429,22 +443,17 @@ fn malformed(key: &GroupKey, position: usize, raw: &RawValue, error: &str) -> In
         .unwrap_or(-1);
     let offset = record.get("offset").and_then(Value::as_i64);
     let batch_key = &key.batch_key;
-    let mut incoming = IncomingRecord {
+    IncomingRecord {
         topic: key.topic(record.get("topic").and_then(Value::as_str)),
         partition,
         offset: offset.unwrap_or(-1),
         batch_key: batch_key.clone(),
-        id: String::new(),
+        unknown_offset: offset.is_none().then_some(position),
         value: Err(Undecodable {
             reason: format!("malformed record {position} of {batch_key:?}: {error}"),
             raw: Some(raw.get().to_owned()),
         }),
-    };
-    incoming.id = match offset {
-        Some(_) => incoming.coordinates().document_id(),
-        None => format!("{batch_key}-unknown-offset-{position}"),
-    };
-    incoming
+    }
 }
 
 #[cfg(test)]
@@ -477,7 +486,7 @@ mod tests {
             let decoded = decode_event(&event).unwrap();
             assert_eq!(decoded.records.len(), 2);
             let r = &decoded.records[1];
-            assert_eq!(r.id, "logs-0-6");
+            assert_eq!(r.id(), "logs-0-6");
             assert_eq!(&*r.batch_key, "logs-0");
             assert_eq!(r.value.as_deref(), Ok(&b"line two"[..]));
         }
@@ -518,7 +527,7 @@ mod tests {
         );
         assert_eq!(bad.raw.as_deref(), Some("not base64!"));
         assert_eq!(&*records[2].topic, "logs", "topic from the batch key");
-        assert_eq!(records[2].id, "logs-0-7");
+        assert_eq!(records[2].id(), "logs-0-7");
         // Headers are not ours to need: their absence loses nothing.
         assert_eq!(records[3].value.as_deref(), Ok(&b"y"[..]));
         let malformed = records[5].value.as_ref().unwrap_err();
@@ -528,8 +537,8 @@ mod tests {
             malformed.reason
         );
         assert!(malformed.raw.as_deref().unwrap().contains("\"zero\""));
-        assert_eq!(records[5].id, "logs-3-10", "partition from the batch key");
-        assert_eq!(records[4].id, "logs-3-unknown-offset-4");
+        assert_eq!(records[5].id(), "logs-3-10", "partition from the batch key");
+        assert_eq!(records[4].id(), "logs-3-unknown-offset-4");
         assert_eq!(records[4].partition, 3);
         // The reason names the field that is wrong.
         assert!(
@@ -551,7 +560,7 @@ mod tests {
         let text = serde_json::to_string(&typed).unwrap();
         let decoded = decode_event_json(&text).unwrap();
         assert_eq!(decoded.source, EventSource::SelfManagedKafka);
-        assert_eq!(decoded.records[0].id, "logs-0-3");
+        assert_eq!(decoded.records[0].id(), "logs-0-3");
         assert_eq!(decoded.records[0].value.as_deref(), Ok(&b"line"[..]));
     }
 

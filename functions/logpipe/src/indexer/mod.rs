@@ -22,7 +22,7 @@ pub use event::{
 pub use response::{BatchItemFailure, KafkaBatchResponse, KafkaItemIdentifier};
 
 use crate::config::ElasticsearchSettings;
-use crate::document::{Document, is_plain_line, write_create_line};
+use crate::document::{CreateLine, Document, is_plain_line};
 use crate::elastic::{
     Backoff, ItemOutcome, RequestOutcome, classify_item, classify_request, send_bulk,
 };
@@ -249,18 +249,19 @@ fn request_bytes(actions: &[Action]) -> usize {
 /// lines: 10,000 buffers of their own, copied into a body, and the body
 /// copied again by the client, cost more than writing the documents.
 pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Vec<Action> {
+    let creates = (CreateLine::new(indices.0), CreateLine::new(indices.1));
     let estimate: usize = records
         .iter()
         .map(|r| {
             let line = r.value.as_ref().map_or(256, Vec::len);
-            line + DOCUMENT_FRAME + r.id.len() + r.topic.len() + indices.0.len()
+            line + DOCUMENT_FRAME + creates.0.frame_len() + 2 * r.topic.len()
         })
         .sum();
     let mut buffer = spare::ACTION_BUFFERS.take(estimate);
     let mut spans = Vec::with_capacity(records.len());
     for record in records {
         let start = buffer.len();
-        let target = write_first_action(&mut buffer, record, indices);
+        let target = write_first_action(&mut buffer, record, &creates);
         spans.push((target, start..buffer.len()));
     }
     let buffer = spare::ACTION_BUFFERS.share(buffer);
@@ -282,12 +283,16 @@ pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Vec<Action>
 const DOCUMENT_FRAME: usize = 192;
 
 /// Writes a record's first action; answers which index it goes to.
-fn write_first_action(out: &mut Vec<u8>, record: &IncomingRecord, indices: (&str, &str)) -> Target {
+fn write_first_action(
+    out: &mut Vec<u8>,
+    record: &IncomingRecord,
+    creates: &(CreateLine, CreateLine),
+) -> Target {
     let (stage, reason) = match &record.value {
         Err(undecodable) => (Stage::Decode, undecodable.reason.clone()),
         Ok(bytes) => match parse_bytes(bytes) {
             Ok(parsed) => {
-                write_create_line(out, indices.0, &record.id);
+                creates.0.write(out, |out| record.write_id_json(out));
                 let document = Document {
                     record: &parsed,
                     kafka: Some(&record.coordinates()),
@@ -303,7 +308,7 @@ fn write_first_action(out: &mut Vec<u8>, record: &IncomingRecord, indices: (&str
             Err(e) => (Stage::Parse, e.to_string()),
         },
     };
-    write_dead_letter(out, record, stage, &reason, indices.1);
+    write_dead_letter(out, record, stage, &reason, &creates.1);
     Target::DeadLetters
 }
 
@@ -316,7 +321,8 @@ fn dead_letter(
     indices: (&str, &str),
 ) -> Action {
     let mut ndjson = Vec::with_capacity(1024);
-    write_dead_letter(&mut ndjson, &records[i], stage, reason, indices.1);
+    let create = CreateLine::new(indices.1);
+    write_dead_letter(&mut ndjson, &records[i], stage, reason, &create);
     Action {
         record: i,
         target: Target::DeadLetters,
@@ -330,7 +336,7 @@ fn write_dead_letter(
     record: &IncomingRecord,
     stage: Stage,
     reason: &str,
-    index: &str,
+    create: &CreateLine,
 ) {
     let coordinates = record.coordinates();
     let letter = match &record.value {
@@ -339,7 +345,7 @@ fn write_dead_letter(
             DeadLetter::of_text(undecodable.raw.as_deref(), reason, stage, &coordinates)
         }
     };
-    write_create_line(out, index, &record.id);
+    create.write(out, |out| record.write_id_json(out));
     // A dead letter is a plain struct of strings and numbers: it serializes.
     let _ = serde_json::to_writer(&mut *out, &letter);
     out.push(b'\n');

@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(scan(&text), Some(2));
         let (source, records) = well_formed(&text).unwrap();
         assert_eq!(source, "aws:kafka");
-        assert_eq!(records[0].id, "t-0-5");
+        assert_eq!(records[0].id(), "t-0-5");
         assert_eq!(records[0].value.as_deref(), Ok(&b"line"[..]));
     }
 

@@ -32,22 +32,22 @@ fn scan(line: &str, ip_end: usize) -> Result<AccessLog<'_>, ParseError> {
     let (at, text) = cursor.until_close_bracket()?;
     let timestamp = fields::timestamp(text, at)?;
 
-    cursor.expect(" \"", Field::Request, "` \"` before the request")?;
+    cursor.expect(b" \"", Field::Request, "` \"` before the request")?;
     let (at, raw) = cursor.quoted(Field::Request)?.raw();
     let request = fields::request(raw, at)?;
 
-    cursor.expect(" ", Field::Status, "a space before the status")?;
+    cursor.expect(b" ", Field::Status, "a space before the status")?;
     let (at, text) = cursor.token(Field::Status)?;
     let status = fields::status(text, at)?;
 
-    cursor.expect(" ", Field::Size, "a space before the size")?;
+    cursor.expect(b" ", Field::Size, "a space before the size")?;
     let (at, text) = cursor.token(Field::Size)?;
     let size = fields::size(text, at)?;
 
-    cursor.expect(" \"", Field::Referrer, "` \"` before the referrer")?;
+    cursor.expect(b" \"", Field::Referrer, "` \"` before the referrer")?;
     let referrer = cursor.quoted(Field::Referrer)?.unescaped();
 
-    cursor.expect(" \"", Field::UserAgent, "` \"` before the user agent")?;
+    cursor.expect(b" \"", Field::UserAgent, "` \"` before the user agent")?;
     let user_agent = cursor.quoted(Field::UserAgent)?.unescaped();
 
     cursor.end()?;
@@ -101,15 +101,17 @@ impl<'a> Cursor<'a> {
         ParseError::new(field, self.pos, Problem::Missing)
     }
 
-    fn expect(
+    /// Consumes `literal`, whose length is known at compile time so that
+    /// the comparison is a load or two rather than a call.
+    fn expect<const N: usize>(
         &mut self,
-        literal: &'static str,
+        literal: &[u8; N],
         field: Field,
         expected: &'static str,
     ) -> Result<(), ParseError> {
         let rest = self.rest();
-        if rest.starts_with(literal.as_bytes()) {
-            self.pos += literal.len();
+        if rest.first_chunk() == Some(literal) {
+            self.pos += N;
             Ok(())
         } else if rest.is_empty() {
             Err(self.missing(field))
