@@ -3,6 +3,7 @@
 //!
 //! `cargo bench -p logpipe --bench indexer`; the README quotes the results.
 
+use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use base64::Engine;
@@ -11,7 +12,7 @@ use chrono::NaiveDateTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logpipe::indexer::{bulk_body, decode_event_json, prepare};
 use logpipe::{Generator, GeneratorConfig, LineFormat, LineWriter};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 const RECORDS: usize = 10_000;
 const INDICES: (&str, &str) = ("billion_website_logs", "billion_website_logs-deadletter");
@@ -20,37 +21,68 @@ const INDICES: (&str, &str) = ("billion_website_logs", "billion_website_logs-dea
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// An `aws:kafka` event as Lambda builds it: base64 values, 3 partitions.
-fn event() -> Value {
+/// A record's fields in Lambda's order (AWS's documented event; `logpipe
+/// esm` writes the same).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LambdaRecord {
+    topic: &'static str,
+    partition: usize,
+    offset: usize,
+    timestamp: i64,
+    timestamp_type: &'static str,
+    key: String,
+    value: String,
+    headers: [(); 0],
+}
+
+/// An `aws:kafka` event as Lambda builds it: base64 values, 3 partitions;
+/// each record's fields in Lambda's order, or (`sorted`) in alphabetical
+/// order, which the reader takes on its slower, any-order path.
+fn event(sorted: bool) -> String {
     let mut generator = Generator::new(GeneratorConfig {
         seed: Some(7),
         start: NaiveDateTime::parse_from_str("2026-01-21T22:23:40", "%Y-%m-%dT%H:%M:%S").ok(),
         ..GeneratorConfig::default()
     });
     let mut writer = LineWriter::new(LineFormat::Original);
-    let mut groups = serde_json::Map::new();
+    let mut groups = BTreeMap::<String, Vec<String>>::new();
     for i in 0..RECORDS {
         let mut line = Vec::new();
         writer.write(&generator.record(), &mut line);
         let partition = i % 3;
-        let key = format!("billion_website_logs-{partition}");
-        let record = json!({
-            "topic": "billion_website_logs", "partition": partition, "offset": i,
-            "timestamp": 1_769_034_220_000i64, "timestampType": "CREATE_TIME",
-            "key": BASE64.encode(b"9.180.123.170"), "value": BASE64.encode(&line), "headers": []
-        });
+        let record = LambdaRecord {
+            topic: "billion_website_logs",
+            partition,
+            offset: i,
+            timestamp: 1_769_034_220_000,
+            timestamp_type: "CREATE_TIME",
+            key: BASE64.encode(b"9.180.123.170"),
+            value: BASE64.encode(&line),
+            headers: [],
+        };
+        let json = match sorted {
+            // serde_json's map keeps its keys sorted.
+            true => serde_json::to_value(&record).map(|v| v.to_string()),
+            false => serde_json::to_string(&record),
+        };
         groups
-            .entry(key)
-            .or_insert_with(|| Value::Array(Vec::new()))
-            .as_array_mut()
-            .expect("an array")
-            .push(record);
+            .entry(format!("billion_website_logs-{partition}"))
+            .or_default()
+            .push(json.expect("a record"));
     }
-    json!({"eventSource": "aws:kafka", "bootstrapServers": "b-1:9092", "records": groups})
+    let groups: Vec<String> = groups
+        .iter()
+        .map(|(key, records)| format!("{key:?}:[{}]", records.join(",")))
+        .collect();
+    format!(
+        r#"{{"eventSource":"aws:kafka","bootstrapServers":"b-1:9092","records":{{{}}}}}"#,
+        groups.join(",")
+    )
 }
 
 fn indexer(c: &mut Criterion) {
-    let text = event().to_string();
+    let text = event(false);
     let mut group = c.benchmark_group("indexer handler CPU, 10,000-record event");
     group.throughput(Throughput::Elements(RECORDS as u64));
     group.bench_function("decode+parse+bulk body (from the event's JSON text)", |b| {
@@ -64,6 +96,17 @@ fn indexer(c: &mut Criterion) {
         b.iter(|| {
             black_box(
                 decode_event_json(black_box(&text))
+                    .expect("a Kafka event")
+                    .records
+                    .len(),
+            )
+        })
+    });
+    let sorted = event(true);
+    group.bench_function("part: decode, record fields in another order", |b| {
+        b.iter(|| {
+            black_box(
+                decode_event_json(black_box(&sorted))
                     .expect("a Kafka event")
                     .records
                     .len(),

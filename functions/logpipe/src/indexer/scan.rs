@@ -72,9 +72,19 @@ impl<'a> Scanner<'a> {
 
     /// Consumes `byte` if it comes next.
     fn eat(&mut self, byte: u8) -> bool {
-        let next = self.peek() == Some(byte);
+        // Compact JSON, the usual kind, has no whitespace to skip first.
+        let next = self.bytes.get(self.at) == Some(&byte) || self.peek() == Some(byte);
         if next {
             self.at += 1;
+        }
+        next
+    }
+
+    /// Consumes `literal` if it comes next, whitespace not allowed.
+    fn exactly<const N: usize>(&mut self, literal: &[u8; N]) -> bool {
+        let next = self.bytes[self.at..].first_chunk() == Some(literal);
+        if next {
+            self.at += N;
         }
         next
     }
@@ -288,6 +298,66 @@ impl<'a> Scanner<'a> {
     }
 
     fn record(&mut self, key: &GroupKey) -> Option<IncomingRecord> {
+        let (start, depth) = (self.at, self.depth);
+        let wire = match self.record_as_lambda_writes_it() {
+            Some(wire) => wire,
+            None => {
+                (self.at, self.depth) = (start, depth);
+                self.record_in_any_order()?
+            }
+        };
+        let record = from_wire(key, wire);
+        // A value that did not decode may hold a control character, which
+        // makes the event itself invalid JSON: the general path says so.
+        if let Err(undecodable) = &record.value
+            && let Some(raw) = &undecodable.raw
+            && raw.bytes().any(|b| b < 0x20)
+        {
+            return None;
+        }
+        Some(record)
+    }
+}
+
+impl<'a> Scanner<'a> {
+    /// A record as Lambda writes it, compact and its fields in Lambda's
+    /// order, its keys compared as literals:
+    /// `{"topic":…,"partition":…,"offset":…,"timestamp":…,"timestampType":…,"key":…,"value":…,"headers":[…]}`.
+    /// `None` on the first difference; the record is then read again in
+    /// any order.
+    fn record_as_lambda_writes_it(&mut self) -> Option<WireRecord<'a>> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING || !self.exactly(b"{\"topic\":") {
+            self.depth -= 1;
+            return None;
+        }
+        let topic = self.nullable(Self::plain_string)?;
+        self.exactly(b",\"partition\":").then_some(())?;
+        let partition = self.integer()?;
+        self.exactly(b",\"offset\":").then_some(())?;
+        let offset = self.integer()?;
+        self.exactly(b",\"timestamp\":").then_some(())?;
+        self.skip_value()?;
+        self.exactly(b",\"timestampType\":").then_some(())?;
+        self.nullable(Self::plain_string)?;
+        self.exactly(b",\"key\":").then_some(())?;
+        self.nullable(Self::plain_string)?;
+        self.exactly(b",\"value\":").then_some(())?;
+        let value = self.nullable(Self::long_string)?;
+        self.exactly(b",\"headers\":").then_some(())?;
+        self.skip_value()?;
+        self.exactly(b"}").then_some(())?;
+        self.depth -= 1;
+        Some(WireRecord {
+            topic: topic.map(Cow::Borrowed),
+            partition,
+            offset,
+            value: value.map(Cow::Borrowed),
+        })
+    }
+
+    /// A record's fields in any order, with any whitespace.
+    fn record_in_any_order(&mut self) -> Option<WireRecord<'a>> {
         let (mut topic, mut partition, mut offset, mut value) = (None, None, None, None);
         self.object(|s, field| {
             match RecordField::of(field) {
@@ -305,24 +375,12 @@ impl<'a> Scanner<'a> {
             }
             Some(())
         })?;
-        let record = from_wire(
-            key,
-            WireRecord {
-                topic: topic.flatten().map(Cow::Borrowed),
-                partition: partition?,
-                offset: offset?,
-                value: value.flatten().map(Cow::Borrowed),
-            },
-        );
-        // A value that did not decode may hold a control character, which
-        // makes the event itself invalid JSON: the general path says so.
-        if let Err(undecodable) = &record.value
-            && let Some(raw) = &undecodable.raw
-            && raw.bytes().any(|b| b < 0x20)
-        {
-            return None;
-        }
-        Some(record)
+        Some(WireRecord {
+            topic: topic.flatten().map(Cow::Borrowed),
+            partition: partition?,
+            offset: offset?,
+            value: value.flatten().map(Cow::Borrowed),
+        })
     }
 }
 
@@ -376,6 +434,47 @@ mod tests {
         assert_eq!(source, "aws:kafka");
         assert_eq!(records[0].id(), "t-0-5");
         assert_eq!(records[0].value.as_deref(), Ok(&b"line"[..]));
+    }
+
+    /// Records laid out as Lambda writes them, and valid ways of departing
+    /// from that layout part-way through a record: each is read, and read as
+    /// the general path reads it.
+    #[test]
+    fn reads_lambda_layout_and_any_other() {
+        let event = |record: &str| {
+            format!(r#"{{"eventSource":"aws:kafka","records":{{"t-0":[{record},{RECORD}]}}}}"#)
+        };
+        let variants = [
+            RECORD.to_owned(),
+            RECORD.replace(r#","key":null"#, ""),
+            RECORD.replace(r#""key":null"#, r#""key":"azE=""#),
+            RECORD.replace(r#","headers""#, r#" , "headers""#),
+            RECORD.replace(r#":1700000000000"#, ":-1"),
+            RECORD.replace(r#""CREATE_TIME""#, "7"),
+            RECORD.replace(r#""value":"bGluZQ==""#, r#""value":null"#),
+            RECORD.replace(r#""topic":"t""#, r#""topic":null"#),
+            RECORD.replace("]}]}", r#"]}],"extra":{"a":[1]}}"#),
+            RECORD.replace(r#"{"topic":"t","#, "{"),
+        ];
+        for record in &variants {
+            assert_eq!(scan(&event(record)), Some(2), "{record}");
+        }
+        let mut lambda = Scanner {
+            text: RECORD,
+            bytes: RECORD.as_bytes(),
+            at: 0,
+            depth: 0,
+        };
+        assert!(lambda.record_as_lambda_writes_it().is_some());
+        assert_eq!((lambda.at, lambda.depth), (RECORD.len(), 0));
+        // Named twice after Lambda's layout: left to the general path.
+        let twice = RECORD.replace("]}]}", r#"]}],"offset":6}"#);
+        assert_eq!(scan(&event(&twice)), None);
+        let deep = RECORD.replace(
+            "[104,-61,-87]",
+            &format!("{}{}", "[".repeat(130), "]".repeat(130)),
+        );
+        assert_eq!(scan(&event(&deep)), None);
     }
 
     /// What the general path must read instead: it accepts some of these
