@@ -81,6 +81,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes `literal` if it comes next, whitespace not allowed.
+    #[inline]
     fn exactly<const N: usize>(&mut self, literal: &[u8; N]) -> bool {
         let next = self.bytes[self.at..].first_chunk() == Some(literal);
         if next {
@@ -207,19 +208,22 @@ impl<'a> Scanner<'a> {
     fn integer(&mut self) -> Option<i64> {
         self.skip_whitespace();
         let digits = &self.bytes[self.at..];
-        let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
-        if len == 0 || len > 18 || (len > 1 && digits[0] == b'0') {
+        let (mut value, mut len) = (0i64, 0);
+        while len < 18
+            && let Some(digit @ b'0'..=b'9') = digits.get(len)
+        {
+            value = value * 10 + i64::from(digit - b'0');
+            len += 1;
+        }
+        if len == 0 || (len > 1 && digits[0] == b'0') {
             return None;
         }
-        if let Some(b'.' | b'e' | b'E') = digits.get(len) {
+        // A 19th digit, a fraction or an exponent.
+        if let Some(b'0'..=b'9' | b'.' | b'e' | b'E') = digits.get(len) {
             return None;
         }
         self.at += len;
-        Some(
-            digits[..len]
-                .iter()
-                .fold(0, |n, &d| n * 10 + i64::from(d - b'0')),
-        )
+        Some(value)
     }
 
     /// Any JSON value we do not read, checked as strictly as serde_json
@@ -455,6 +459,7 @@ mod tests {
             RECORD.replace(r#""topic":"t""#, r#""topic":null"#),
             RECORD.replace("]}]}", r#"]}],"extra":{"a":[1]}}"#),
             RECORD.replace(r#"{"topic":"t","#, "{"),
+            RECORD.replace(r#""offset":5"#, r#""offset":999999999999999999"#),
         ];
         for record in &variants {
             assert_eq!(scan(&event(record)), Some(2), "{record}");
@@ -504,6 +509,7 @@ mod tests {
             event(r#"{"t-0":[{"partition":0.0,"offset":1}]}"#),
             event(r#"{"t-0":[{"partition":-1,"offset":1}]}"#),
             event(r#"{"t-0":[{"partition":0,"offset":1e3}]}"#),
+            event(r#"{"t-0":[{"partition":0,"offset":1000000000000000000}]}"#),
             event(r#"{"t-0":[{"partition":0}]}"#),
             event(r#"{"t-0":{}}"#),
             with(&format!(r#""x":{}{}"#, "[".repeat(200), "]".repeat(200))),

@@ -33,8 +33,8 @@ fn scan(line: &str, ip_end: usize) -> Result<AccessLog<'_>, ParseError> {
     let timestamp = fields::timestamp(text, at)?;
 
     cursor.expect(b" \"", Field::Request, "` \"` before the request")?;
-    let (at, raw) = cursor.quoted(Field::Request)?.raw();
-    let request = fields::request(raw, at)?;
+    let quoted = cursor.quoted(Field::Request)?;
+    let request = fields::request(quoted.raw, quoted.at, quoted.escaped)?;
 
     cursor.expect(b" ", Field::Status, "a space before the status")?;
     let (at, text) = cursor.token(Field::Status)?;
@@ -73,10 +73,6 @@ struct Quoted<'a> {
 }
 
 impl<'a> Quoted<'a> {
-    fn raw(self) -> (usize, &'a str) {
-        (self.at, self.raw)
-    }
-
     fn unescaped(self) -> Cow<'a, str> {
         if self.escaped {
             fields::unescape(self.raw)
@@ -97,6 +93,7 @@ impl<'a> Cursor<'a> {
         &self.line.as_bytes()[self.pos..]
     }
 
+    #[cold]
     fn missing(&self, field: Field) -> ParseError {
         ParseError::new(field, self.pos, Problem::Missing)
     }
@@ -109,15 +106,21 @@ impl<'a> Cursor<'a> {
         field: Field,
         expected: &'static str,
     ) -> Result<(), ParseError> {
-        let rest = self.rest();
-        if rest.first_chunk() == Some(literal) {
+        if self.rest().first_chunk() == Some(literal) {
             self.pos += N;
             Ok(())
-        } else if rest.is_empty() {
-            Err(self.missing(field))
         } else {
-            let found = self.line.get(self.pos..).unwrap_or_default();
-            Err(ParseError::unexpected(field, self.pos, expected, found))
+            Err(self.not_there(field, expected))
+        }
+    }
+
+    /// Why what [`expect`](Self::expect) wanted is not at the cursor; kept
+    /// out of line so that the usual path stays small enough to inline.
+    #[cold]
+    fn not_there(&self, field: Field, expected: &'static str) -> ParseError {
+        match self.line.get(self.pos..) {
+            None | Some("") => self.missing(field),
+            Some(found) => ParseError::unexpected(field, self.pos, expected, found),
         }
     }
 
@@ -134,7 +137,9 @@ impl<'a> Cursor<'a> {
     /// A space-free token, ending at the next space or at the end of the line.
     fn token(&mut self, field: Field) -> Result<(usize, &'a str), ParseError> {
         let start = self.pos;
-        let len = memchr(b' ', self.rest()).unwrap_or(self.rest().len());
+        let rest = self.rest();
+        // A status or a size: a few bytes, too few for memchr's set-up to pay.
+        let len = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
         if len == 0 {
             return Err(self.missing(field));
         }

@@ -73,7 +73,7 @@ pub fn parse(line: &str) -> Result<AccessLog<'_>, ParseError> {
     let (at, text) = field(4);
     let timestamp = fields::timestamp(text, at)?;
     let (at, raw) = field(5);
-    let request = fields::request(raw, at)?;
+    let request = fields::request(raw, at, true)?;
     let (at, text) = field(6);
     let status = fields::status(text, at)?;
     let (at, text) = field(7);
