@@ -50,7 +50,8 @@ impl IncomingRecord {
     }
 
     /// The document id in both indices: `{topic}-{partition}-{offset}`
-    /// (DESIGN.md §3).
+    /// (DESIGN.md §3), or `{batch key}-unknown-offset-{position}` for a
+    /// malformed record whose offset could not be read.
     pub fn id(&self) -> String {
         match self.unknown_offset {
             None => self.coordinates().document_id(),
