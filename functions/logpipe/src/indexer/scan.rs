@@ -321,9 +321,7 @@ impl<'a> Scanner<'a> {
         }
         Some(record)
     }
-}
 
-impl<'a> Scanner<'a> {
     /// A record as Lambda writes it, compact and its fields in Lambda's
     /// order, its keys compared as literals:
     /// `{"topic":…,"partition":…,"offset":…,"timestamp":…,"timestampType":…,"key":…,"value":…,"headers":[…]}`.
