@@ -82,17 +82,11 @@ impl Document<'_, '_> {
     /// and this is a third of its CPU.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         self.write_fields(out, write_json_str);
+        out.push(b'}');
     }
 
-    /// [`write_json`](Self::write_json) for a record parsed from a line
-    /// that holds no `\\` and no control character (see [`is_plain_line`]):
-    /// its strings are then stretches of the line between quotes, which
-    /// hold nothing to escape, and are copied without looking.
-    pub fn write_json_of_plain_line(&self, out: &mut Vec<u8>) {
-        self.write_fields(out, write_plain_str);
-    }
-
-    /// The document, its record's strings written by `string`.
+    /// The document without its closing brace, its record's strings
+    /// written by `string`.
     fn write_fields(&self, out: &mut Vec<u8>, string: fn(&mut Vec<u8>, &str)) {
         let r = self.record;
         out.extend_from_slice(b"{\"ip\":\"");
@@ -127,15 +121,74 @@ impl Document<'_, '_> {
         out.extend_from_slice(b",\"user_agent\":");
         string(out, &r.user_agent);
         if let Some(kafka) = self.kafka {
-            out.extend_from_slice(b",\"kafka\":{\"topic\":");
-            write_json_str(out, &kafka.topic);
-            out.extend_from_slice(b",\"partition\":");
-            out.extend_from_slice(itoa::Buffer::new().format(kafka.partition).as_bytes());
-            out.extend_from_slice(b",\"offset\":");
+            write_kafka_head(out, &kafka.topic, kafka.partition);
             out.extend_from_slice(itoa::Buffer::new().format(kafka.offset).as_bytes());
             out.push(b'}');
         }
-        out.push(b'}');
+    }
+}
+
+/// `,"kafka":{"topic":<topic>,"partition":<partition>,"offset":`
+fn write_kafka_head(out: &mut Vec<u8>, topic: &str, partition: i32) {
+    out.extend_from_slice(b",\"kafka\":{\"topic\":");
+    write_json_str(out, topic);
+    out.extend_from_slice(b",\"partition\":");
+    out.extend_from_slice(itoa::Buffer::new().format(partition).as_bytes());
+    out.extend_from_slice(b",\"offset\":");
+}
+
+/// The `_bulk` actions of the documents of one Kafka partition: what they
+/// all repeat (index, topic, partition) is written once, so a record adds
+/// only its fields and its offset. Byte for byte a [`CreateLine`] with the
+/// record's [`KafkaCoordinates::write_id_json`] and its
+/// [`Document::write_json`] (a property test holds them together).
+#[derive(Debug, Clone)]
+pub struct PartitionDocuments {
+    /// `{"create":{"_index":<index>,"_id":"<topic>-<partition>-`
+    id_head: Vec<u8>,
+    /// `,"kafka":{"topic":<topic>,"partition":<partition>,"offset":`
+    kafka_head: Vec<u8>,
+}
+
+impl PartitionDocuments {
+    pub fn new(index: &str, topic: &str, partition: i32) -> Self {
+        let mut id_head = CreateLine::new(index).head;
+        // Digits and `-` need no escaping: the id's JSON string is the
+        // prefix's without its closing quote, then the offset.
+        write_json_str(&mut id_head, &format!("{topic}-{partition}-"));
+        id_head.pop();
+        let mut kafka_head = Vec::new();
+        write_kafka_head(&mut kafka_head, topic, partition);
+        PartitionDocuments {
+            id_head,
+            kafka_head,
+        }
+    }
+
+    /// Appends the `create` line and the document of the record at
+    /// `offset`. `plain_line`: the record was parsed from a line that holds
+    /// no `\\` and no control character (see [`is_plain_line`]), so its
+    /// strings, stretches of the line between quotes, hold nothing to
+    /// escape and are copied without looking.
+    pub fn write(&self, out: &mut Vec<u8>, record: &AccessLog<'_>, offset: i64, plain_line: bool) {
+        let mut digits = itoa::Buffer::new();
+        let offset = digits.format(offset).as_bytes();
+        out.extend_from_slice(&self.id_head);
+        out.extend_from_slice(offset);
+        out.extend_from_slice(b"\"}}\n");
+        let document = Document {
+            record,
+            kafka: None,
+        };
+        let string = if plain_line {
+            write_plain_str
+        } else {
+            write_json_str
+        };
+        document.write_fields(out, string);
+        out.extend_from_slice(&self.kafka_head);
+        out.extend_from_slice(offset);
+        out.extend_from_slice(b"}}\n");
     }
 }
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime};
-use logpipe::document::is_plain_line;
+use logpipe::document::{CreateLine, PartitionDocuments, is_plain_line};
 use logpipe::parse::{fast, general};
 use logpipe::{
     AccessLog, Document, Generator, GeneratorConfig, KafkaCoordinates, LineFormat, LogTime,
@@ -112,12 +112,14 @@ proptest! {
 
     /// The indexer's hand-written document JSON is serde's, byte for byte,
     /// whatever the fields hold (quotes, backslashes, control characters,
-    /// any Unicode, IPv6, offsets).
+    /// any Unicode, IPv6, offsets); and its actions written a partition at a
+    /// time are the `create` line and that document.
     #[test]
     fn document_json_is_serdes(
         record in prop_oneof![record(false), record(true)],
         field in any::<String>(),
         topic in "\\PC{0,20}",
+        index in "\\PC{0,20}",
         partition in any::<i32>(),
         offset in any::<i64>(),
     ) {
@@ -133,6 +135,14 @@ proptest! {
             let serde = serde_json::to_vec(&document).expect("serializable");
             prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&serde));
         }
+        let mut one_by_one = Vec::new();
+        CreateLine::new(&index).write(&mut one_by_one, |out| kafka.write_id_json(out));
+        Document { record: &record, kafka: Some(&kafka) }.write_json(&mut one_by_one);
+        one_by_one.push(b'\n');
+        let mut by_partition = Vec::new();
+        PartitionDocuments::new(&index, &kafka.topic, partition)
+            .write(&mut by_partition, &record, offset, false);
+        prop_assert_eq!(String::from_utf8_lossy(&by_partition), String::from_utf8_lossy(&one_by_one));
     }
 
     /// A line with no `\\` and no control character gives a document whose
@@ -156,11 +166,10 @@ proptest! {
         line.insert_str(at, &insert);
         prop_assume!(is_plain_line(line.as_bytes()));
         if let Ok(parsed) = parse_line(&line) {
-            let kafka = KafkaCoordinates { topic: Cow::Borrowed("t"), partition: 0, offset: 1 };
-            let document = Document { record: &parsed, kafka: Some(&kafka) };
+            let documents = PartitionDocuments::new("logs", "t", 0);
             let (mut checked, mut unchecked) = (Vec::new(), Vec::new());
-            document.write_json(&mut checked);
-            document.write_json_of_plain_line(&mut unchecked);
+            documents.write(&mut checked, &parsed, 1, false);
+            documents.write(&mut unchecked, &parsed, 1, true);
             prop_assert_eq!(String::from_utf8_lossy(&unchecked), String::from_utf8_lossy(&checked));
         }
     }

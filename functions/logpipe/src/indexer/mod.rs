@@ -22,7 +22,7 @@ pub use event::{
 pub use response::{BatchItemFailure, KafkaBatchResponse, KafkaItemIdentifier};
 
 use crate::config::ElasticsearchSettings;
-use crate::document::{CreateLine, Document, is_plain_line};
+use crate::document::{CreateLine, PartitionDocuments, is_plain_line};
 use crate::elastic::{
     Backoff, ItemOutcome, RequestOutcome, classify_item, classify_request, send_bulk,
 };
@@ -249,19 +249,36 @@ fn request_bytes(actions: &[Action]) -> usize {
 /// lines: 10,000 buffers of their own, copied into a body, and the body
 /// copied again by the client, cost more than writing the documents.
 pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Vec<Action> {
-    let creates = (CreateLine::new(indices.0), CreateLine::new(indices.1));
+    let dead_letters = CreateLine::new(indices.1);
     let estimate: usize = records
         .iter()
         .map(|r| {
             let line = r.value.as_ref().map_or(256, Vec::len);
-            line + DOCUMENT_FRAME + creates.0.frame_len() + 2 * r.topic.len()
+            line + DOCUMENT_FRAME + dead_letters.frame_len() + 2 * r.topic.len()
         })
         .sum();
     let mut buffer = spare::ACTION_BUFFERS.take(estimate);
     let mut spans = Vec::with_capacity(records.len());
+    let mut partition: Option<(&str, i32, PartitionDocuments)> = None;
     for record in records {
         let start = buffer.len();
-        let target = write_first_action(&mut buffer, record, &creates);
+        let documents = match &partition {
+            // Records come grouped by partition: a topic shared by pointer
+            // is the usual match.
+            Some((topic, number, documents))
+                if *number == record.partition
+                    && (std::ptr::eq(*topic, &*record.topic) || **topic == *record.topic) =>
+            {
+                documents
+            }
+            _ => {
+                let documents = PartitionDocuments::new(indices.0, &record.topic, record.partition);
+                &partition
+                    .insert((&record.topic, record.partition, documents))
+                    .2
+            }
+        };
+        let target = write_first_action(&mut buffer, record, documents, &dead_letters);
         spans.push((target, start..buffer.len()));
     }
     let buffer = spare::ACTION_BUFFERS.share(buffer);
@@ -282,33 +299,27 @@ pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Vec<Action>
 /// to spare; escapes or a dead letter may still grow the buffer.
 const DOCUMENT_FRAME: usize = 192;
 
-/// Writes a record's first action; answers which index it goes to.
+/// Writes a record's first action, its document or else its dead letter;
+/// answers which index it goes to.
 fn write_first_action(
     out: &mut Vec<u8>,
     record: &IncomingRecord,
-    creates: &(CreateLine, CreateLine),
+    documents: &PartitionDocuments,
+    dead_letters: &CreateLine,
 ) -> Target {
     let (stage, reason) = match &record.value {
         Err(undecodable) => (Stage::Decode, undecodable.reason.clone()),
         Ok(bytes) => match parse_bytes(bytes) {
-            Ok(parsed) => {
-                creates.0.write(out, |out| record.write_id_json(out));
-                let document = Document {
-                    record: &parsed,
-                    kafka: Some(&record.coordinates()),
-                };
-                if is_plain_line(bytes) {
-                    document.write_json_of_plain_line(out);
-                } else {
-                    document.write_json(out);
-                }
-                out.push(b'\n');
+            Ok(parsed) if record.unknown_offset.is_none() => {
+                documents.write(out, &parsed, record.offset, is_plain_line(bytes));
                 return Target::Documents;
             }
+            // Only a malformed record lacks its offset, and it has no value.
+            Ok(_) => (Stage::Decode, "record has no offset".to_owned()),
             Err(e) => (Stage::Parse, e.to_string()),
         },
     };
-    write_dead_letter(out, record, stage, &reason, &creates.1);
+    write_dead_letter(out, record, stage, &reason, dead_letters);
     Target::DeadLetters
 }
 
@@ -513,6 +524,46 @@ mod tests {
             assert_ne!(body.as_ptr(), chunk[0].ndjson().as_ptr());
         }
         assert!(bulk_body(&[]).is_empty());
+    }
+
+    #[test]
+    fn each_action_names_its_own_record() {
+        let line = format_line(
+            &Generator::new(GeneratorConfig::default()).record(),
+            LineFormat::Original,
+        );
+        let (a, b): (Arc<str>, Arc<str>) = ("topic-a".into(), "topic \"b\"".into());
+        // Partitions change, come back, and a topic equal to an earlier one
+        // arrives in an allocation of its own.
+        let coordinates = [
+            (&a, 0),
+            (&a, 0),
+            (&a, 1),
+            (&b, 1),
+            (&a, 0),
+            (&"topic-a".into(), 0),
+            (&b, 0),
+        ];
+        let records: Vec<IncomingRecord> = coordinates
+            .iter()
+            .enumerate()
+            .map(|(offset, (topic, partition))| {
+                let value = Ok(line.clone().into_bytes());
+                IncomingRecord::new(Arc::clone(topic), *partition, offset as i64 * 7, value)
+            })
+            .collect();
+        for (record, action) in records.iter().zip(prepare(&records, ("logs", "dl"))) {
+            let lines: Vec<serde_json::Value> = action
+                .ndjson()
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| serde_json::from_slice(l).expect("JSON"))
+                .collect();
+            assert_eq!(lines[0]["create"]["_id"], record.id());
+            assert_eq!(lines[0]["create"]["_index"], "logs");
+            let kafka = serde_json::to_value(record.coordinates()).expect("JSON");
+            assert_eq!(lines[1]["kafka"], kafka);
+        }
     }
 
     #[test]
