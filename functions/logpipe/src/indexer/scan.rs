@@ -196,7 +196,9 @@ impl<'a> Scanner<'a> {
 
     /// A string or `null`.
     fn nullable(&mut self, string: fn(&mut Self) -> Option<&'a str>) -> Option<Option<&'a str>> {
-        if self.literal("null") {
+        if self.bytes.get(self.at) == Some(&b'"') {
+            string(self).map(Some)
+        } else if self.literal("null") {
             Some(None)
         } else {
             string(self).map(Some)
@@ -208,22 +210,20 @@ impl<'a> Scanner<'a> {
     fn integer(&mut self) -> Option<i64> {
         self.skip_whitespace();
         let digits = &self.bytes[self.at..];
-        let (mut value, mut len) = (0i64, 0);
-        while len < 18
-            && let Some(digit @ b'0'..=b'9') = digits.get(len)
-        {
-            value = value * 10 + i64::from(digit - b'0');
-            len += 1;
-        }
-        if len == 0 || (len > 1 && digits[0] == b'0') {
+        let len = leading_digits(digits);
+        // 18 digits always fit an i64; a 19th is left to the general path.
+        if len == 0 || len > 18 || (len > 1 && digits[0] == b'0') {
             return None;
         }
-        // A 19th digit, a fraction or an exponent.
-        if let Some(b'0'..=b'9' | b'.' | b'e' | b'E') = digits.get(len) {
+        if let Some(b'.' | b'e' | b'E') = digits.get(len) {
             return None;
         }
         self.at += len;
-        Some(value)
+        Some(
+            digits[..len]
+                .iter()
+                .fold(0, |value, digit| value * 10 + i64::from(digit - b'0')),
+        )
     }
 
     /// Any JSON value we do not read, checked as strictly as serde_json
@@ -338,17 +338,25 @@ impl<'a> Scanner<'a> {
         let partition = self.integer()?;
         self.exactly(b",\"offset\":").then_some(())?;
         let offset = self.integer()?;
+        // The fields we skip, in the shape they usually have first: each
+        // is then a comparison or a run of digits.
         self.exactly(b",\"timestamp\":").then_some(())?;
-        self.skip_value()?;
+        if self.integer().is_none() {
+            self.skip_value()?;
+        }
         self.exactly(b",\"timestampType\":").then_some(())?;
-        self.nullable(Self::plain_string)?;
+        if !self.exactly(b"\"CREATE_TIME\"") {
+            self.nullable(Self::plain_string)?;
+        }
         self.exactly(b",\"key\":").then_some(())?;
         self.nullable(Self::plain_string)?;
         self.exactly(b",\"value\":").then_some(())?;
         let value = self.nullable(Self::long_string)?;
         self.exactly(b",\"headers\":").then_some(())?;
-        self.skip_value()?;
-        self.exactly(b"}").then_some(())?;
+        if !self.exactly(b"[]}") {
+            self.skip_value()?;
+            self.exactly(b"}").then_some(())?;
+        }
         self.depth -= 1;
         Some(WireRecord {
             topic: topic.map(Cow::Borrowed),
@@ -384,6 +392,28 @@ impl<'a> Scanner<'a> {
             value: value.flatten().map(Cow::Borrowed),
         })
     }
+}
+
+/// How many ASCII digits `bytes` starts with: eight bytes at a time (SWAR),
+/// since a record's timestamp alone has 13.
+fn leading_digits(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut n = 0;
+    while let Some(chunk) = bytes.get(n..n + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        // A digit becomes 0..=9; adding 0x76 to its low seven bits then
+        // leaves the high bit clear, and only for a digit. No byte carries
+        // into the next (at most 0x7f + 0x76).
+        let x = u64::from_le_bytes(word) ^ (ONES * 0x30);
+        let not_digits = ((x & !HIGHS).wrapping_add(ONES * 0x76) | x) & HIGHS;
+        if not_digits != 0 {
+            return n + not_digits.trailing_zeros() as usize / 8;
+        }
+        n += 8;
+    }
+    n + bytes[n..].iter().take_while(|b| b.is_ascii_digit()).count()
 }
 
 /// The fields of a record we read; matched by length first, so that each
@@ -442,6 +472,22 @@ mod tests {
     /// from that layout part-way through a record: each is read, and read as
     /// the general path reads it.
     #[test]
+    fn counts_leading_digits_as_a_byte_loop_would() {
+        let reference = |bytes: &[u8]| bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+        let digits = b"12345678901234567890".to_vec();
+        for len in 0..=digits.len() {
+            for stop in (0..=255u8).filter(|b| !b.is_ascii_digit()) {
+                let mut text = digits[..len].to_vec();
+                text.push(stop);
+                text.extend_from_slice(b"123");
+                assert_eq!(leading_digits(&text), len, "{text:?}");
+            }
+            assert_eq!(leading_digits(&digits[..len]), len);
+            assert_eq!(leading_digits(&digits[len..]), reference(&digits[len..]));
+        }
+    }
+
+    #[test]
     fn reads_lambda_layout_and_any_other() {
         let event = |record: &str| {
             format!(r#"{{"eventSource":"aws:kafka","records":{{"t-0":[{record},{RECORD}]}}}}"#)
@@ -458,6 +504,12 @@ mod tests {
             RECORD.replace("]}]}", r#"]}],"extra":{"a":[1]}}"#),
             RECORD.replace(r#"{"topic":"t","#, "{"),
             RECORD.replace(r#""offset":5"#, r#""offset":999999999999999999"#),
+            RECORD.replace(r#"[{"h":[104,-61,-87]}]"#, "[]"),
+            RECORD.replace(r#"[{"h":[104,-61,-87]}]"#, "[] "),
+            RECORD.replace(r#"[{"h":[104,-61,-87]}]"#, r#"[],"x":1"#),
+            RECORD.replace(":1700000000000", ":1.5e3"),
+            RECORD.replace(":1700000000000", ":17000000000000000000"),
+            RECORD.replace("CREATE_TIME", "LOG_APPEND_TIME"),
         ];
         for record in &variants {
             assert_eq!(scan(&event(record)), Some(2), "{record}");
@@ -478,6 +530,10 @@ mod tests {
             &format!("{}{}", "[".repeat(130), "]".repeat(130)),
         );
         assert_eq!(scan(&event(&deep)), None);
+        for invalid in [":01,", ":1.,", ":-,"] {
+            let record = RECORD.replace(":1700000000000,", invalid);
+            assert_eq!(scan(&event(&record)), None, "{record}");
+        }
     }
 
     /// What the general path must read instead: it accepts some of these
