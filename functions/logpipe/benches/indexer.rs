@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::NaiveDateTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use logpipe::indexer::{bulk_body, decode_event_json, prepare};
+use logpipe::indexer::{decode_event_json, prepare};
 use logpipe::{Generator, GeneratorConfig, LineFormat, LineWriter};
 use serde::Serialize;
 
@@ -88,8 +88,8 @@ fn indexer(c: &mut Criterion) {
     group.bench_function("decode+parse+bulk body (from the event's JSON text)", |b| {
         b.iter(|| {
             let decoded = decode_event_json(black_box(&text)).expect("a Kafka event");
-            let actions = prepare(&decoded.records, INDICES);
-            black_box(bulk_body(&actions).len())
+            let prepared = prepare(&decoded.records, INDICES);
+            black_box(prepared.lines.body(&prepared.actions).len())
         })
     });
     let decode = |text: &str| {
@@ -105,7 +105,7 @@ fn indexer(c: &mut Criterion) {
     });
     let decoded = decode_event_json(&text).expect("a Kafka event");
     group.bench_function("part: prepare", |b| {
-        b.iter(|| black_box(prepare(&decoded.records, INDICES).len()))
+        b.iter(|| black_box(prepare(&decoded.records, INDICES).actions.len()))
     });
     group.finish();
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use logpipe::indexer::{bulk_body, decode_event_json, prepare};
+use logpipe::indexer::{Prepared, decode_event_json, prepare};
 use logpipe::{Generator, GeneratorConfig, LineFormat, LineWriter};
 
 /// Counts live heap bytes and remembers the peak.
@@ -64,7 +64,7 @@ fn main() {
     PEAK.store(before, Ordering::Relaxed);
     let decoded = decode_event_json(&text).expect("a Kafka event");
     let indices = ("billion_website_logs", "billion_website_logs-deadletter");
-    let actions = prepare(&decoded.records, indices);
+    let Prepared { lines, actions } = prepare(&decoded.records, indices);
     // The indexer builds one request at a time, of at most MAX_BULK_BYTES.
     let mut largest = 0;
     let mut rest = &actions[..];
@@ -73,12 +73,12 @@ fn main() {
         let take = rest
             .iter()
             .take_while(|a| {
-                bytes += a.ndjson().len();
+                bytes += lines.of(a).len();
                 bytes <= MAX_BULK_BYTES
             })
             .count()
             .max(1);
-        let body = bulk_body(&rest[..take]);
+        let body = lines.body(&rest[..take]);
         largest = largest.max(body.len());
         rest = &rest[take..];
     }

@@ -8,7 +8,7 @@ use std::fmt;
 
 use libfuzzer_sys::fuzz_target;
 use logpipe::indexer::{
-    Invocation, Target, bulk_body, decode_event_json, decode_event_json_general, decode_invocation,
+    Invocation, Prepared, Target, decode_event_json, decode_event_json_general, decode_invocation,
     prepare,
 };
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -50,17 +50,17 @@ fuzz_target!(|data: &[u8]| {
 
     // Every record gets exactly one first action, in order: two JSON lines,
     // the `create` and a document Elasticsearch can read.
-    let actions = prepare(&event.records, ("logs", "logs-deadletter"));
+    let Prepared { lines, actions } = prepare(&event.records, ("logs", "logs-deadletter"));
     assert_eq!(actions.len(), event.records.len());
     for (i, action) in actions.iter().enumerate() {
         assert_eq!(action.record, i);
-        assert_eq!(json_lines(action.ndjson()), 2, "action {i}");
+        assert_eq!(json_lines(lines.of(action)), 2, "action {i}");
         if event.records[i].value.is_err() {
             assert_eq!(action.target, Target::DeadLetters);
         }
     }
     // The `_bulk` body: two JSON lines an action.
-    assert_eq!(json_lines(&bulk_body(&actions)), 2 * actions.len());
+    assert_eq!(json_lines(&lines.body(&actions)), 2 * actions.len());
 });
 
 /// How many lines `ndjson` holds, each one JSON and ended by a newline.

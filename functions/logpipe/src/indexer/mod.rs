@@ -45,25 +45,61 @@ pub struct Action {
     /// Position of the record in the batch.
     pub record: usize,
     pub target: Target,
-    /// Holds the action's two lines of a `_bulk` body at `span`:
-    /// `{"create":{…}}` and the document, each ending in `\n`. Shared by
-    /// the actions written together, so that a request of consecutive
-    /// actions is a slice of it, sent without a copy.
-    buffer: Bytes,
+    /// Where in the batch's [`Lines`] the action's two lines of a `_bulk`
+    /// body are: `{"create":{…}}` and the document, each ending in `\n`.
+    buffer: usize,
     span: Range<usize>,
 }
 
 impl Action {
-    /// The action's lines of a `_bulk` body.
-    pub fn ndjson(&self) -> &[u8] {
-        &self.buffer[self.span.clone()]
-    }
-
     /// Whether this action's lines come right after `previous`'s in the same buffer.
     fn follows(&self, previous: &Action) -> bool {
-        // Both buffers are alive, so the same start means the same buffer.
-        self.buffer.as_ptr() == previous.buffer.as_ptr() && self.span.start == previous.span.end
+        self.buffer == previous.buffer && self.span.start == previous.span.end
     }
+}
+
+/// The buffers a batch's actions are written into: one that all first
+/// actions share, so that a request of consecutive actions is a slice of
+/// it, sent without a copy; then one for each dead letter written later.
+/// Actions name their buffer by position rather than each holding a share
+/// of it: 10,000 shares cost 10,000 atomic counts up and down.
+#[derive(Debug, Default)]
+pub struct Lines(Vec<Bytes>);
+
+impl Lines {
+    /// An action's lines of a `_bulk` body.
+    pub fn of(&self, action: &Action) -> &[u8] {
+        &self.0[action.buffer][action.span.clone()]
+    }
+
+    /// The `_bulk` body of `actions`: a slice of their buffer when they
+    /// were written one after the other (a first attempt), else their lines
+    /// copied together (retries, dead letters of rejected documents).
+    pub fn body(&self, actions: &[Action]) -> Bytes {
+        if let (Some(first), Some(last)) = (actions.first(), actions.last())
+            && actions.windows(2).all(|pair| pair[1].follows(&pair[0]))
+        {
+            return self.0[first.buffer].slice(first.span.start..last.span.end);
+        }
+        let mut body = Vec::with_capacity(request_bytes(actions));
+        for action in actions {
+            body.extend_from_slice(self.of(action));
+        }
+        body.into()
+    }
+
+    /// Keeps `buffer`; answers its position.
+    fn add(&mut self, buffer: Bytes) -> usize {
+        self.0.push(buffer);
+        self.0.len() - 1
+    }
+}
+
+/// The first actions of a batch and the lines they name.
+#[derive(Debug)]
+pub struct Prepared {
+    pub lines: Lines,
+    pub actions: Vec<Action>,
 }
 
 /// What became of each record.
@@ -111,7 +147,10 @@ impl Indexer {
     pub async fn index(&self, records: &[IncomingRecord], deadline: Instant) -> BatchReport {
         let started = Instant::now();
         let mut fates = vec![Fate::Pending; records.len()];
-        let mut pending = prepare(records, self.indices());
+        let Prepared {
+            mut lines,
+            actions: mut pending,
+        } = prepare(records, self.indices());
         let mut backoff = Backoff::default();
         let mut requests = 0;
         let mut max_bytes = self.settings.max_bulk_bytes;
@@ -130,7 +169,7 @@ impl Indexer {
                     }
                     continue;
                 };
-                let body = bulk_body(&chunk);
+                let body = lines.body(&chunk);
                 requests += 1;
                 match send_bulk(&self.client, body, chunk.len(), timeout).await {
                     Ok(items) => {
@@ -164,6 +203,7 @@ impl Indexer {
                                             Stage::Index,
                                             &reason,
                                             self.indices(),
+                                            &mut lines,
                                         ));
                                     }
                                     Target::DeadLetters => {
@@ -222,22 +262,6 @@ impl Indexer {
     }
 }
 
-/// The `_bulk` body of `actions`: a slice of their buffer when they were
-/// written one after the other (a first attempt), else their lines copied
-/// together (retries, dead letters of rejected documents).
-pub fn bulk_body(actions: &[Action]) -> Bytes {
-    if let (Some(first), Some(last)) = (actions.first(), actions.last())
-        && actions.windows(2).all(|pair| pair[1].follows(&pair[0]))
-    {
-        return first.buffer.slice(first.span.start..last.span.end);
-    }
-    let mut body = Vec::with_capacity(request_bytes(actions));
-    for action in actions {
-        body.extend_from_slice(action.ndjson());
-    }
-    body.into()
-}
-
 fn request_bytes(actions: &[Action]) -> usize {
     actions.iter().map(|a| a.span.len()).sum()
 }
@@ -248,7 +272,7 @@ fn request_bytes(actions: &[Action]) -> usize {
 /// written into one buffer the actions share, sized up front from the
 /// lines: 10,000 buffers of their own, copied into a body, and the body
 /// copied again by the client, cost more than writing the documents.
-pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Vec<Action> {
+pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Prepared {
     let dead_letters = CreateLine::new(indices.1);
     let estimate: usize = records
         .iter()
@@ -258,7 +282,7 @@ pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Vec<Action>
         })
         .sum();
     let mut buffer = spare::ACTION_BUFFERS.take(estimate);
-    let mut spans = Vec::with_capacity(records.len());
+    let mut actions = Vec::with_capacity(records.len());
     let mut partition: Option<(&str, i32, PartitionDocuments)> = None;
     for record in records {
         let start = buffer.len();
@@ -278,20 +302,16 @@ pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Vec<Action>
                     .2
             }
         };
-        let target = write_first_action(&mut buffer, record, documents, &dead_letters);
-        spans.push((target, start..buffer.len()));
+        actions.push(Action {
+            record: actions.len(),
+            target: write_first_action(&mut buffer, record, documents, &dead_letters),
+            buffer: 0,
+            span: start..buffer.len(),
+        });
     }
-    let buffer = spare::ACTION_BUFFERS.share(buffer);
-    spans
-        .into_iter()
-        .enumerate()
-        .map(|(record, (target, span))| Action {
-            record,
-            target,
-            buffer: buffer.clone(),
-            span,
-        })
-        .collect()
+    let mut lines = Lines::default();
+    lines.add(spare::ACTION_BUFFERS.share(buffer));
+    Prepared { lines, actions }
 }
 
 /// What a document and its action line add to the line they are made of
@@ -323,13 +343,14 @@ fn write_first_action(
     Target::DeadLetters
 }
 
-/// The record's dead letter, as an action of its own.
+/// The record's dead letter, as an action of its own, its lines kept in `lines`.
 fn dead_letter(
     records: &[IncomingRecord],
     i: usize,
     stage: Stage,
     reason: &str,
     indices: (&str, &str),
+    lines: &mut Lines,
 ) -> Action {
     let mut ndjson = Vec::with_capacity(1024);
     let create = CreateLine::new(indices.1);
@@ -338,7 +359,7 @@ fn dead_letter(
         record: i,
         target: Target::DeadLetters,
         span: 0..ndjson.len(),
-        buffer: ndjson.into(),
+        buffer: lines.add(ndjson.into()),
     }
 }
 
@@ -497,33 +518,37 @@ mod tests {
     #[test]
     fn a_body_of_consecutive_actions_is_a_slice_of_their_buffer() {
         let records = records(30);
-        let mut actions = prepare(&records, ("logs", "logs-deadletter"));
-        let lines = |actions: &[Action]| {
+        let Prepared {
+            mut lines,
+            mut actions,
+        } = prepare(&records, ("logs", "logs-deadletter"));
+        let one_by_one = |lines: &Lines, actions: &[Action]| {
             actions
                 .iter()
-                .flat_map(|a| a.ndjson().to_vec())
+                .flat_map(|a| lines.of(a).to_vec())
                 .collect::<Vec<u8>>()
         };
-        let body = bulk_body(&actions[3..20]);
-        assert_eq!(&body[..], &lines(&actions[3..20])[..]);
-        assert_eq!(body.as_ptr(), actions[3].ndjson().as_ptr(), "not copied");
+        let body = lines.body(&actions[3..20]);
+        assert_eq!(&body[..], &one_by_one(&lines, &actions[3..20])[..]);
+        assert_eq!(body.as_ptr(), lines.of(&actions[3]).as_ptr(), "not copied");
         // A retry's actions, or a dead letter among them, are copied together.
-        actions.push(dead_letter(
-            &records,
-            7,
-            Stage::Index,
-            "rejected",
-            ("logs", "logs-deadletter"),
-        ));
+        let indices = ("logs", "logs-deadletter");
+        let letter = dead_letter(&records, 7, Stage::Index, "rejected", indices, &mut lines);
+        assert!(
+            lines
+                .of(&letter)
+                .starts_with(b"{\"create\":{\"_index\":\"logs-deadletter\"")
+        );
+        actions.push(letter);
         for chunk in [
             vec![actions[1].clone(), actions[5].clone()],
             actions[25..].to_vec(),
         ] {
-            let body = bulk_body(&chunk);
-            assert_eq!(&body[..], &lines(&chunk)[..]);
-            assert_ne!(body.as_ptr(), chunk[0].ndjson().as_ptr());
+            let body = lines.body(&chunk);
+            assert_eq!(&body[..], &one_by_one(&lines, &chunk)[..]);
+            assert_ne!(body.as_ptr(), lines.of(&chunk[0]).as_ptr());
         }
-        assert!(bulk_body(&[]).is_empty());
+        assert!(lines.body(&[]).is_empty());
     }
 
     #[test]
@@ -552,9 +577,11 @@ mod tests {
                 IncomingRecord::new(Arc::clone(topic), *partition, offset as i64 * 7, value)
             })
             .collect();
-        for (record, action) in records.iter().zip(prepare(&records, ("logs", "dl"))) {
-            let lines: Vec<serde_json::Value> = action
-                .ndjson()
+        let prepared = prepare(&records, ("logs", "dl"));
+        for (record, action) in records.iter().zip(&prepared.actions) {
+            let lines: Vec<serde_json::Value> = prepared
+                .lines
+                .of(action)
                 .split(|&b| b == b'\n')
                 .filter(|l| !l.is_empty())
                 .map(|l| serde_json::from_slice(l).expect("JSON"))
@@ -572,8 +599,9 @@ mod tests {
         for (max_bytes, max_actions) in [(65_536, 5_000), (4_096, 5_000), (1 << 20, 70)] {
             let settings = settings(max_bytes, max_actions);
             let indices = (&*settings.index, &*settings.deadletter_index);
-            let body_bytes = |chunk: &[Action]| bulk_body(chunk).len();
-            let chunks = chunks(prepare(&records, indices), max_bytes, max_actions);
+            let prepared = prepare(&records, indices);
+            let body_bytes = |chunk: &[Action]| prepared.lines.body(chunk).len();
+            let chunks = chunks(prepared.actions.clone(), max_bytes, max_actions);
             assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 2_000);
             for chunk in &chunks {
                 assert!(chunk.len() <= max_actions);
