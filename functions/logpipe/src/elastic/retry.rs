@@ -24,7 +24,9 @@ pub fn classify_item(status: u16, error_type: Option<&str>, reason: Option<&str>
         (None, Some(r)) => format!("{status}: {r}"),
         (None, None) => format!("status {status}"),
     };
-    if error_type == Some("es_rejected_execution_exception") {
+    // Overload, whatever the status: Elasticsearch's name for it, then
+    // OpenSearch's (which renamed the exception class).
+    if let Some("es_rejected_execution_exception" | "rejected_execution_exception") = error_type {
         return ItemOutcome::Retry(describe());
     }
     match status {
@@ -110,10 +112,15 @@ mod tests {
             classify_item(503, None, None),
             ItemOutcome::Retry(_)
         ));
-        assert!(matches!(
-            classify_item(400, Some("es_rejected_execution_exception"), None),
-            ItemOutcome::Retry(_)
-        ));
+        for overloaded in [
+            "es_rejected_execution_exception",
+            "rejected_execution_exception",
+        ] {
+            assert!(matches!(
+                classify_item(400, Some(overloaded), None),
+                ItemOutcome::Retry(_)
+            ));
+        }
         assert_eq!(
             classify_item(
                 400,
