@@ -274,11 +274,12 @@ fn request_bytes(actions: &[Action]) -> usize {
 /// copied again by the client, cost more than writing the documents.
 pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Prepared {
     let dead_letters = CreateLine::new(indices.1);
+    let frame = DOCUMENT_FRAME + CreateLine::new(indices.0).frame_len();
     let estimate: usize = records
         .iter()
         .map(|r| {
             let line = r.value.as_ref().map_or(256, Vec::len);
-            line + DOCUMENT_FRAME + dead_letters.frame_len() + 2 * r.topic.len()
+            line + frame + 2 * r.topic.len()
         })
         .sum();
     let mut buffer = spare::ACTION_BUFFERS.take(estimate);
