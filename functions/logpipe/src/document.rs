@@ -4,8 +4,10 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use std::net::IpAddr;
+
 use crate::json_text::escape_or_quote;
-use crate::record::AccessLog;
+use crate::record::{AccessLog, Extra, ValueKind};
 
 /// Where a record came from in Kafka; also what makes its document id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,26 +54,126 @@ pub struct Document<'r, 'a> {
 }
 
 /// Written out rather than `#[serde(flatten)]`, which goes through a map
-/// and costs the indexer a third of its CPU.
+/// and costs the indexer a third of its CPU. A map, not a struct: a user
+/// format's fields have names known only at run time.
 impl Serialize for Document<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
+        use serde::ser::SerializeMap;
         let r = self.record;
-        let mut s = serializer.serialize_struct("Document", 10)?;
-        s.serialize_field("ip", &r.ip)?;
-        s.serialize_field("timestamp", &r.timestamp)?;
-        s.serialize_field("method", &r.method)?;
-        s.serialize_field("endpoint", &r.endpoint)?;
-        s.serialize_field("protocol", &r.protocol)?;
-        s.serialize_field("status", &r.status)?;
-        s.serialize_field("size", &r.size)?;
-        s.serialize_field("referrer", &r.referrer)?;
-        s.serialize_field("user_agent", &r.user_agent)?;
-        match self.kafka {
-            Some(kafka) => s.serialize_field("kafka", kafka)?,
-            None => s.skip_field("kafka")?,
+        let mut s = serializer.serialize_map(None)?;
+        if let Some(ip) = &r.ip {
+            s.serialize_entry("ip", ip)?;
+        }
+        if let Some(host) = &r.client_host {
+            s.serialize_entry("client_host", host)?;
+        }
+        if let Some(chain) = &r.forwarded_for {
+            let (ips, other) = split_chain(chain);
+            if !ips.is_empty() {
+                s.serialize_entry("forwarded_for", &ips)?;
+            }
+            if !other.is_empty() {
+                s.serialize_entry("forwarded_for_other", &other)?;
+            }
+        }
+        for (name, value) in [("vhost", &r.vhost), ("ident", &r.ident), ("user", &r.user)] {
+            if let Some(value) = value {
+                s.serialize_entry(name, value)?;
+            }
+        }
+        s.serialize_entry("timestamp", &r.timestamp)?;
+        if r.request.is_none() {
+            s.serialize_entry("method", &r.method)?;
+            s.serialize_entry("endpoint", &r.endpoint)?;
+            s.serialize_entry("protocol", &r.protocol)?;
+        }
+        if let Some(request) = &r.request {
+            s.serialize_entry("request", request)?;
+        }
+        s.serialize_entry("status", &r.status)?;
+        if let Some(size) = &r.size {
+            s.serialize_entry("size", size)?;
+        }
+        if let Some(referrer) = &r.referrer {
+            s.serialize_entry("referrer", referrer)?;
+        }
+        if let Some(user_agent) = &r.user_agent {
+            s.serialize_entry("user_agent", user_agent)?;
+        }
+        for extra in &r.extra {
+            s.serialize_entry(&*extra.name, &ExtraJson(extra))?;
+        }
+        if let Some(kafka) = self.kafka {
+            s.serialize_entry("kafka", kafka)?;
         }
         s.end()
+    }
+}
+
+/// An X-Forwarded-For chain's addresses, and its entries that are not one
+/// (`unknown`, an address with a port, a forged value): kept, never a
+/// reason to reject the line.
+fn split_chain(chain: &str) -> (Vec<IpAddr>, Vec<&str>) {
+    let mut ips = Vec::new();
+    let mut other = Vec::new();
+    for entry in chain.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        match entry.parse() {
+            Ok(ip) => ips.push(ip),
+            Err(_) => other.push(entry),
+        }
+    }
+    (ips, other)
+}
+
+/// An extra field's value as its kind's JSON (checked when parsed, so a
+/// value that does not read as its kind cannot reach here; if one did, it
+/// would be written as a string rather than as broken JSON).
+struct ExtraJson<'r, 'a>(&'r Extra<'a>);
+
+impl Serialize for ExtraJson<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let Extra { kind, value, .. } = self.0;
+        match kind {
+            ValueKind::Keyword => serializer.serialize_str(value),
+            ValueKind::Integer | ValueKind::Float => NumberJson(value).serialize(serializer),
+            ValueKind::IntegerList | ValueKind::FloatList | ValueKind::KeywordList => {
+                let mut seq = serializer.serialize_seq(None)?;
+                for item in list_items(value) {
+                    match kind {
+                        ValueKind::KeywordList => seq.serialize_element(item)?,
+                        _ => seq.serialize_element(&NumberJson(item))?,
+                    }
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+/// The items of one of NGINX's per-upstream lists: `, ` between the
+/// servers of one group, ` : ` between groups (an internal redirect); both
+/// flattened.
+pub fn list_items(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split([',', ':'])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+}
+
+/// A number as logged: a whole number as an integer, else as a float;
+/// text that is neither (never checked-in data) as a string.
+struct NumberJson<'t>(&'t str);
+
+impl Serialize for NumberJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let Ok(n) = self.0.parse::<i64>() {
+            serializer.serialize_i64(n)
+        } else if let Some(x) = self.0.parse::<f64>().ok().filter(|x| x.is_finite()) {
+            serializer.serialize_f64(x)
+        } else {
+            serializer.serialize_str(self.0)
+        }
     }
 }
 
@@ -82,48 +184,137 @@ impl Document<'_, '_> {
     /// and this is a third of its CPU.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         self.write_fields(out, write_json_str);
-        out.push(b'}');
-    }
-
-    /// The document without its closing brace, its record's strings
-    /// written by `string`.
-    fn write_fields(&self, out: &mut Vec<u8>, string: fn(&mut Vec<u8>, &str)) {
-        let r = self.record;
-        out.extend_from_slice(b"{\"ip\":\"");
-        match r.ip {
-            std::net::IpAddr::V4(ip) => {
-                let [a, b, c, d] = ip.octets();
-                push_octet(out, a);
-                for octet in [b, c, d] {
-                    out.push(b'.');
-                    push_octet(out, octet);
-                }
-            }
-            std::net::IpAddr::V6(ip) => {
-                use std::io::Write;
-                let _ = write!(out, "{ip}");
-            }
-        }
-        out.extend_from_slice(b"\",\"timestamp\":\"");
-        r.timestamp.write_iso(out);
-        out.extend_from_slice(b"\",\"method\":");
-        string(out, &r.method);
-        out.extend_from_slice(b",\"endpoint\":");
-        string(out, &r.endpoint);
-        out.extend_from_slice(b",\"protocol\":");
-        string(out, &r.protocol);
-        out.extend_from_slice(b",\"status\":");
-        out.extend_from_slice(itoa::Buffer::new().format(r.status).as_bytes());
-        out.extend_from_slice(b",\"size\":");
-        out.extend_from_slice(itoa::Buffer::new().format(r.size).as_bytes());
-        out.extend_from_slice(b",\"referrer\":");
-        string(out, &r.referrer);
-        out.extend_from_slice(b",\"user_agent\":");
-        string(out, &r.user_agent);
         if let Some(kafka) = self.kafka {
             write_kafka_head(out, &kafka.topic, kafka.partition);
             out.extend_from_slice(itoa::Buffer::new().format(kafka.offset).as_bytes());
             out.push(b'}');
+        }
+        out.push(b'}');
+    }
+
+    /// The document without its `kafka` object and closing brace. The
+    /// request line's parts, referrer and user agent are written by
+    /// `string` (which may skip the escape check for quoted fields of a
+    /// plain line); every other text is checked.
+    fn write_fields(&self, out: &mut Vec<u8>, string: fn(&mut Vec<u8>, &str)) {
+        let r = self.record;
+        // Every document has a timestamp: fields before it open with `{`
+        // or `,` as they come.
+        let mut opening = b'{';
+        let mut key = |out: &mut Vec<u8>, name: &[u8]| {
+            out.push(opening);
+            opening = b',';
+            out.push(b'"');
+            out.extend_from_slice(name);
+            out.extend_from_slice(b"\":");
+        };
+        if let Some(ip) = r.ip {
+            key(out, b"ip");
+            out.push(b'"');
+            push_ip(out, ip);
+            out.push(b'"');
+        }
+        if r.client_host.is_some() || r.forwarded_for.is_some() || r.vhost.is_some() {
+            write_client_fields(r, out, &mut key);
+        }
+        if let Some(ident) = &r.ident {
+            key(out, b"ident");
+            write_json_str(out, ident);
+        }
+        if let Some(user) = &r.user {
+            key(out, b"user");
+            write_json_str(out, user);
+        }
+        key(out, b"timestamp");
+        out.push(b'"');
+        r.timestamp.write_iso(out);
+        out.push(b'"');
+        match &r.request {
+            None => {
+                out.extend_from_slice(b",\"method\":");
+                string(out, &r.method);
+                out.extend_from_slice(b",\"endpoint\":");
+                string(out, &r.endpoint);
+                out.extend_from_slice(b",\"protocol\":");
+                string(out, &r.protocol);
+            }
+            Some(request) => {
+                out.extend_from_slice(b",\"request\":");
+                write_json_str(out, request);
+            }
+        }
+        out.extend_from_slice(b",\"status\":");
+        out.extend_from_slice(itoa::Buffer::new().format(r.status).as_bytes());
+        if let Some(size) = r.size {
+            out.extend_from_slice(b",\"size\":");
+            out.extend_from_slice(itoa::Buffer::new().format(size).as_bytes());
+        }
+        if let Some(referrer) = &r.referrer {
+            out.extend_from_slice(b",\"referrer\":");
+            string(out, referrer);
+        }
+        if let Some(user_agent) = &r.user_agent {
+            out.extend_from_slice(b",\"user_agent\":");
+            string(out, user_agent);
+        }
+        for extra in &r.extra {
+            out.push(b',');
+            write_json_str(out, &extra.name);
+            out.push(b':');
+            // Numbers and lists are rare and short: serde's writer is
+            // what the property test compares with anyway.
+            match extra.kind {
+                ValueKind::Keyword => write_json_str(out, &extra.value),
+                _ => {
+                    let _ = serde_json::to_writer(&mut *out, &ExtraJson(extra));
+                }
+            }
+        }
+    }
+}
+
+/// `client_host`, `forwarded_for` (and what in it is not an address),
+/// `vhost`: out of line, real servers' lines only.
+#[inline(never)]
+fn write_client_fields(
+    r: &AccessLog<'_>,
+    out: &mut Vec<u8>,
+    key: &mut impl FnMut(&mut Vec<u8>, &[u8]),
+) {
+    if let Some(host) = &r.client_host {
+        key(out, b"client_host");
+        write_json_str(out, host);
+    }
+    if let Some(chain) = &r.forwarded_for {
+        let (ips, other) = split_chain(chain);
+        if !ips.is_empty() {
+            key(out, b"forwarded_for");
+            let _ = serde_json::to_writer(&mut *out, &ips);
+        }
+        if !other.is_empty() {
+            key(out, b"forwarded_for_other");
+            let _ = serde_json::to_writer(&mut *out, &other);
+        }
+    }
+    if let Some(vhost) = &r.vhost {
+        key(out, b"vhost");
+        write_json_str(out, vhost);
+    }
+}
+
+fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(ip) => {
+            let [a, b, c, d] = ip.octets();
+            push_octet(out, a);
+            for octet in [b, c, d] {
+                out.push(b'.');
+                push_octet(out, octet);
+            }
+        }
+        IpAddr::V6(ip) => {
+            use std::io::Write;
+            let _ = write!(out, "{ip}");
         }
     }
 }
@@ -167,9 +358,11 @@ impl PartitionDocuments {
 
     /// Appends the `create` line and the document of the record at
     /// `offset`. `plain_line`: the record was parsed from a line that holds
-    /// no `\\` and no control character (see [`is_plain_line`]), so its
-    /// strings, stretches of the line between quotes, hold nothing to
-    /// escape and are copied without looking.
+    /// no `\\` and no control character (see [`is_plain_line`]) by a format
+    /// that quotes its request, referrer and user agent
+    /// ([`LogFormat::quotes_its_strings`](crate::parse::LogFormat::quotes_its_strings)),
+    /// so those strings, stretches of the line between quotes, hold nothing
+    /// to escape and are copied without looking.
     pub fn write(&self, out: &mut Vec<u8>, record: &AccessLog<'_>, offset: i64, plain_line: bool) {
         let mut digits = itoa::Buffer::new();
         let offset = digits.format(offset).as_bytes();

@@ -32,25 +32,39 @@ impl LineWriter {
         LineWriter { format, last: None }
     }
 
-    /// Appends `record` as one line, without a line terminator.
+    /// Appends `record` as one line, without a line terminator. Fields the
+    /// format has but the record lacks are written as servers write them
+    /// when they have nothing: `-`.
     pub fn write(&mut self, record: &AccessLog<'_>, out: &mut Vec<u8>) {
-        push_ip(out, record.ip);
+        match (record.ip, &record.client_host) {
+            (Some(ip), _) => push_ip(out, ip),
+            (None, Some(host)) => out.extend_from_slice(host.as_bytes()),
+            (None, None) => out.push(b'-'),
+        }
         out.extend_from_slice(b" - - [");
         out.extend_from_slice(self.timestamp(&record.timestamp));
         out.extend_from_slice(b"] \"");
-        escape_into(&record.method, out);
-        out.push(b' ');
-        escape_into(&record.endpoint, out);
-        out.push(b' ');
-        escape_into(&record.protocol, out);
+        match &record.request {
+            Some(request) => escape_into(request, out),
+            None => {
+                escape_into(&record.method, out);
+                out.push(b' ');
+                escape_into(&record.endpoint, out);
+                out.push(b' ');
+                escape_into(&record.protocol, out);
+            }
+        }
         out.extend_from_slice(b"\" ");
         out.extend_from_slice(itoa::Buffer::new().format(record.status).as_bytes());
         out.push(b' ');
-        out.extend_from_slice(itoa::Buffer::new().format(record.size).as_bytes());
+        match record.size {
+            Some(size) => out.extend_from_slice(itoa::Buffer::new().format(size).as_bytes()),
+            None => out.push(b'-'),
+        }
         out.extend_from_slice(b" \"");
-        escape_into(&record.referrer, out);
+        escape_into(record.referrer.as_deref().unwrap_or("-"), out);
         out.extend_from_slice(b"\" \"");
-        escape_into(&record.user_agent, out);
+        escape_into(record.user_agent.as_deref().unwrap_or("-"), out);
         out.push(b'"');
     }
 

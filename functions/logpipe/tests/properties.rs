@@ -54,15 +54,13 @@ fn record(with_offset: bool) -> impl Strategy<Value = AccessLog<'static>> {
         .prop_map(
             |(ip, timestamp, method, endpoint, protocol, status, size, referrer, user_agent)| {
                 AccessLog {
-                    ip,
-                    timestamp,
                     method: Cow::Owned(method),
                     endpoint: Cow::Owned(endpoint),
                     protocol: Cow::Borrowed(protocol),
-                    status,
-                    size,
-                    referrer: Cow::Owned(referrer),
-                    user_agent: Cow::Owned(user_agent),
+                    size: Some(size),
+                    referrer: Some(Cow::Owned(referrer)),
+                    user_agent: Some(Cow::Owned(user_agent)),
+                    ..AccessLog::new(Some(ip), timestamp, status)
                 }
             },
         )
@@ -124,7 +122,7 @@ proptest! {
         offset in any::<i64>(),
     ) {
         let mut record = record;
-        record.user_agent = Cow::Owned(field);
+        record.user_agent = Some(Cow::Owned(field));
         let kafka = KafkaCoordinates { topic: Cow::Owned(topic), partition, offset };
         for document in [
             Document { record: &record, kafka: Some(&kafka) },

@@ -34,7 +34,7 @@ fn scan(line: &str, ip_end: usize) -> Result<AccessLog<'_>, ParseError> {
 
     cursor.expect(b" \"", Field::Request, "` \"` before the request")?;
     let quoted = cursor.quoted(Field::Request)?;
-    let request = fields::request(quoted.raw, quoted.at, quoted.escaped)?;
+    let request = fields::request(quoted.raw, quoted.escaped);
 
     cursor.expect(b" ", Field::Status, "a space before the status")?;
     let (at, text) = cursor.token(Field::Status)?;
@@ -51,17 +51,14 @@ fn scan(line: &str, ip_end: usize) -> Result<AccessLog<'_>, ParseError> {
     let user_agent = cursor.quoted(Field::UserAgent)?.unescaped();
 
     cursor.end()?;
-    Ok(AccessLog {
-        ip,
-        timestamp,
-        method: request.method,
-        endpoint: request.endpoint,
-        protocol: request.protocol,
-        status,
-        size,
-        referrer,
-        user_agent,
-    })
+    let mut record = AccessLog {
+        size: Some(size),
+        referrer: Some(referrer),
+        user_agent: Some(user_agent),
+        ..AccessLog::new(Some(ip), timestamp, status)
+    };
+    request.fill(&mut record);
+    Ok(record)
 }
 
 /// A quoted field as found, still escaped.

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::error::{Field, ParseError, Problem};
+use crate::record::AccessLog;
 use crate::timestamp::LogTime;
 
 pub(crate) fn ip(text: &str, at: usize) -> Result<IpAddr, ParseError> {
@@ -50,53 +51,69 @@ pub(crate) fn timestamp(text: &str, at: usize) -> Result<LogTime, ParseError> {
     LogTime::parse_any(text).map_err(|e| ParseError::new(Field::Timestamp, at, e.into()))
 }
 
-#[derive(Debug)]
-pub(crate) struct Request<'a> {
-    pub method: Cow<'a, str>,
-    pub endpoint: Cow<'a, str>,
-    pub protocol: Cow<'a, str>,
+/// A logged request line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Request<'a> {
+    /// `METHOD target PROTOCOL`.
+    Triple {
+        method: Cow<'a, str>,
+        endpoint: Cow<'a, str>,
+        protocol: Cow<'a, str>,
+    },
+    /// Anything else, unescaped: `-` (Apache's idle keep-alive 408s), empty
+    /// (NGINX's 400s for TLS handshakes and probes), a scanner's bytes. A
+    /// real event, not a bad record (DESIGN.md §3, real traffic).
+    Raw(Cow<'a, str>),
 }
 
-/// Splits the quoted request `METHOD TARGET PROTOCOL` (still escaped, starting
-/// at byte `at`; `escaped` unless it is known to hold no backslash) into its
-/// three parts. Escapes never contain a space, so the split is done before
-/// unescaping and positions stay exact.
-pub(crate) fn request(raw: &str, at: usize, escaped: bool) -> Result<Request<'_>, ParseError> {
-    let not_a_request = || ParseError::new(Field::Request, at, Problem::NotARequest(raw.into()));
-    // A method is a few bytes: a plain loop beats memchr's set-up.
-    let method_len = raw
-        .bytes()
-        .position(|b| b == b' ')
-        .ok_or_else(not_a_request)?;
-    let (method, rest) = (&raw[..method_len], &raw[method_len + 1..]);
-    let (endpoint, protocol) = split_at_space(rest).ok_or_else(not_a_request)?;
-    let endpoint_at = at + method.len() + 1;
-    let protocol_at = endpoint_at + endpoint.len() + 1;
+impl<'a> Request<'a> {
+    /// Puts the request into `record`'s `method`/`endpoint`/`protocol`, or
+    /// its `request` when it is not a triple.
+    pub(crate) fn fill(self, record: &mut AccessLog<'a>) {
+        match self {
+            Request::Triple {
+                method,
+                endpoint,
+                protocol,
+            } => {
+                record.method = method;
+                record.endpoint = endpoint;
+                record.protocol = protocol;
+            }
+            Request::Raw(raw) => record.request = Some(raw),
+        }
+    }
+}
 
-    if method.is_empty() || !method.bytes().all(is_token_byte) {
-        let problem = Problem::NotAMethod(method.into());
-        return Err(ParseError::new(Field::Method, at, problem));
-    }
-    if endpoint.is_empty() {
-        return Err(ParseError::unexpected(
-            Field::Endpoint,
-            endpoint_at,
-            "a request target",
-            endpoint,
-        ));
-    }
-    if !is_protocol(protocol) {
-        let problem = Problem::NotAProtocol(protocol.into());
-        return Err(ParseError::new(Field::Protocol, protocol_at, problem));
-    }
-    Ok(Request {
-        method: Cow::Borrowed(method),
-        endpoint: match escaped {
-            true => unescape(endpoint),
-            false => Cow::Borrowed(endpoint),
+/// Splits the quoted request `METHOD TARGET PROTOCOL` (still escaped;
+/// `escaped` unless it is known to hold no backslash) into its three parts,
+/// or keeps it whole when it is not one. Escapes never contain a space, so
+/// the split is done before unescaping.
+pub(crate) fn request(raw: &str, escaped: bool) -> Request<'_> {
+    match triple(raw) {
+        Some((method, endpoint, protocol)) => Request::Triple {
+            method: Cow::Borrowed(method),
+            endpoint: match escaped {
+                true => unescape(endpoint),
+                false => Cow::Borrowed(endpoint),
+            },
+            protocol: Cow::Borrowed(protocol),
         },
-        protocol: Cow::Borrowed(protocol),
-    })
+        None if escaped => Request::Raw(unescape(raw)),
+        None => Request::Raw(Cow::Borrowed(raw)),
+    }
+}
+
+fn triple(raw: &str) -> Option<(&str, &str, &str)> {
+    // A method is a few bytes: a plain loop beats memchr's set-up.
+    let method_len = raw.bytes().position(|b| b == b' ')?;
+    let (method, rest) = (&raw[..method_len], &raw[method_len + 1..]);
+    let (endpoint, protocol) = split_at_space(rest)?;
+    let valid = !method.is_empty()
+        && method.bytes().all(is_token_byte)
+        && !endpoint.is_empty()
+        && is_protocol(protocol);
+    valid.then_some((method, endpoint, protocol))
 }
 
 fn split_at_space(text: &str) -> Option<(&str, &str)> {
@@ -302,20 +319,47 @@ mod tests {
 
     #[test]
     fn requests() {
-        let r = request("GET /search?q=a%20b&x=1 HTTP/2.0", 10, true).unwrap();
+        let triple = |method, endpoint, protocol| Request::Triple {
+            method: Cow::Borrowed(method),
+            endpoint: Cow::Borrowed(endpoint),
+            protocol: Cow::Borrowed(protocol),
+        };
         assert_eq!(
-            (&*r.method, &*r.endpoint, &*r.protocol),
-            ("GET", "/search?q=a%20b&x=1", "HTTP/2.0")
+            request("GET /search?q=a%20b&x=1 HTTP/2.0", true),
+            triple("GET", "/search?q=a%20b&x=1", "HTTP/2.0")
         );
-        assert!(request("PROPFIND * HTTP/1.1", 0, true).is_ok());
-        let err = request("GET /", 10, true).unwrap_err();
-        assert_eq!(err.field, Field::Request);
-        let err = request("G@T / HTTP/1.1", 10, true).unwrap_err();
-        assert_eq!((err.field, err.at), (Field::Method, 10));
-        let err = request("GET / HTTP/1.1 extra", 10, true).unwrap_err();
-        assert_eq!((err.field, err.at), (Field::Protocol, 16));
-        let err = request("GET  HTTP/1.1", 10, true).unwrap_err();
-        assert_eq!((err.field, err.at), (Field::Endpoint, 14));
+        assert_eq!(
+            request("PROPFIND * HTTP/1.1", true),
+            triple("PROPFIND", "*", "HTTP/1.1")
+        );
+        assert_eq!(
+            request(r#"GET /a\"b HTTP/1.1"#, true),
+            Request::Triple {
+                method: Cow::Borrowed("GET"),
+                endpoint: Cow::Owned("/a\"b".into()),
+                protocol: Cow::Borrowed("HTTP/1.1"),
+            }
+        );
+        // What real servers log for requests that are not a triple.
+        for raw in [
+            "-",
+            "",
+            "GET /",
+            "G@T / HTTP/1.1",
+            "GET / HTTP/1.1 extra",
+            "GET  HTTP/1.1",
+            r"\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03",
+        ] {
+            assert_eq!(
+                request(raw, false),
+                Request::Raw(Cow::Borrowed(raw)),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            request(r#"\"quoted\" junk"#, true),
+            Request::Raw(Cow::Owned("\"quoted\" junk".into()))
+        );
     }
 
     #[test]

@@ -72,24 +72,21 @@ pub fn parse(line: &str) -> Result<AccessLog<'_>, ParseError> {
     let ip = fields::ip(text, at)?;
     let (at, text) = field(4);
     let timestamp = fields::timestamp(text, at)?;
-    let (at, raw) = field(5);
-    let request = fields::request(raw, at, true)?;
+    let (_, raw) = field(5);
+    let request = fields::request(raw, true);
     let (at, text) = field(6);
     let status = fields::status(text, at)?;
     let (at, text) = field(7);
     let size = fields::size(text, at)?;
 
-    Ok(AccessLog {
-        ip,
-        timestamp,
-        method: request.method,
-        endpoint: request.endpoint,
-        protocol: request.protocol,
-        status,
-        size,
-        referrer: fields::unescape(field(8).1),
-        user_agent: fields::unescape(field(9).1),
-    })
+    let mut record = AccessLog {
+        size: Some(size),
+        referrer: Some(fields::unescape(field(8).1)),
+        user_agent: Some(fields::unescape(field(9).1)),
+        ..AccessLog::new(Some(ip), timestamp, status)
+    };
+    request.fill(&mut record);
+    Ok(record)
 }
 
 /// Finds the first piece of the pattern that does not match.

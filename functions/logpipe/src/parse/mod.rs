@@ -75,20 +75,20 @@ mod tests {
     #[test]
     fn original_line() {
         let r = parse_both(ORIGINAL).unwrap();
-        assert_eq!(r.ip.to_string(), "9.180.123.170");
+        assert_eq!(r.ip.unwrap().to_string(), "9.180.123.170");
         assert_eq!(r.timestamp.to_iso(), "2026-01-21T22:23:40");
         assert_eq!(
             (&*r.method, &*r.endpoint, &*r.protocol),
             ("DELETE", "/contact", "HTTP/1.1")
         );
-        assert_eq!((r.status, r.size), (404, 13444));
-        assert_eq!(r.referrer, "https://example.com");
+        assert_eq!((r.status, r.size), (404, Some(13444)));
+        assert_eq!(r.referrer.as_deref(), Some("https://example.com"));
         assert_eq!(
-            r.user_agent,
-            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)"
+            r.user_agent.as_deref(),
+            Some("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)")
         );
         assert!(
-            matches!(r.user_agent, Cow::Borrowed(_)),
+            matches!(r.user_agent, Some(Cow::Borrowed(_))),
             "no copy when nothing is escaped"
         );
     }
@@ -99,7 +99,10 @@ mod tests {
         let r = parse_both(line).unwrap();
         assert_eq!(r.timestamp.to_iso(), "2000-10-10T13:55:36-07:00");
         assert_eq!((&*r.endpoint, &*r.protocol), ("/apache_pb.gif", "HTTP/1.0"));
-        assert_eq!(r.user_agent, "Mozilla/4.08 [en] (Win98; I ;Nav)");
+        assert_eq!(
+            r.user_agent.as_deref(),
+            Some("Mozilla/4.08 [en] (Win98; I ;Nav)")
+        );
     }
 
     #[test]
@@ -115,12 +118,15 @@ mod tests {
             r#"fe80::1 - - [Jan 21 2026, 22:23:40] "GET /home HTTP/1.1" 200 1000 "-" "Mozilla/5.0 (X11; Linux x86_64)""#,
         ];
         let records: Vec<_> = cases.iter().map(|l| parse_both(l).unwrap()).collect();
-        assert!(records[0].ip.is_ipv6());
-        assert_eq!(records[0].size, 0);
-        assert_eq!(records[0].referrer, "-");
+        assert!(records[0].ip.unwrap().is_ipv6());
+        assert_eq!(records[0].size, Some(0));
+        assert_eq!(records[0].referrer.as_deref(), Some("-"));
         assert_eq!(records[1].method, "PROPFIND");
         assert_eq!(records[1].endpoint, "/dav/?depth=1&x=%20");
-        assert_eq!(records[2].user_agent, r#"Agent "quoted" \ end"#);
+        assert_eq!(
+            records[2].user_agent.as_deref(),
+            Some(r#"Agent "quoted" \ end"#)
+        );
         assert_eq!(records[3].timestamp.to_iso(), "2026-01-21T22:23:40");
     }
 
@@ -185,12 +191,6 @@ mod tests {
                 "\"x1\" is not a byte count",
             ),
             (
-                r#"1.2.3.4 - - [Jan 21 2026, 22:23:40] "GET / HTTP/1.x" 200 1 "-" "a""#,
-                Field::Protocol,
-                43,
-                "not an HTTP protocol version",
-            ),
-            (
                 r#"1.2.3.4 - - [Jan 21 2026, 22:23:40] "GET / HTTP/1.1" 200 1 "-" "unterminated"#,
                 Field::UserAgent,
                 63,
@@ -207,12 +207,6 @@ mod tests {
                 Field::Line,
                 66,
                 "unexpected text after the last field: \" extra\"",
-            ),
-            (
-                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "-" 400 0 "-" "-""#,
-                Field::Request,
-                42,
-                "\"-\" is not a request line",
             ),
         ];
         for (line, field, at, message) in cases {
