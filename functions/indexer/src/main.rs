@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
-use logpipe::config::{ElasticsearchSettings, KafkaSettings, Settings};
+use logpipe::config::{self, ElasticsearchSettings, KafkaSettings, Settings};
 use logpipe::deadline::deadline_from_epoch_ms;
 use logpipe::drain::{self, DrainReport, DrainRequest};
 use logpipe::elastic;
@@ -35,6 +35,7 @@ async fn main() -> Result<(), Error> {
     logpipe::telemetry::init_json_logs();
     let settings = Settings::load().await?;
     let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
+    let log_format = config::log_format(&settings)?;
     let kafka = match settings.get("KAFKA_BOOTSTRAP_SERVER") {
         Some(_) => Some(KafkaSettings::from_settings(&settings)?),
         None => None,
@@ -42,10 +43,14 @@ async fn main() -> Result<(), Error> {
     let client = elastic::connect(&elasticsearch)?;
     elastic::install_templates(&client, &elasticsearch).await?;
     let function = Arc::new(Function {
-        indexer: Indexer::new(client, elasticsearch),
+        indexer: Indexer::new(client, elasticsearch, log_format),
         kafka,
     });
-    tracing::info!(index = %function.indexer.settings().index, "indexer ready");
+    tracing::info!(
+        index = %function.indexer.settings().index,
+        log_format = %function.indexer.log_format(),
+        "indexer ready"
+    );
     lambda_runtime::run(service_fn(|event| handle(function.clone(), event))).await
 }
 

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::NaiveDateTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logpipe::indexer::{decode_event_json, prepare};
+use logpipe::parse::LogFormat;
 use logpipe::{Generator, GeneratorConfig, LineFormat, LineWriter};
 use serde::Serialize;
 
@@ -88,7 +89,7 @@ fn indexer(c: &mut Criterion) {
     group.bench_function("decode+parse+bulk body (from the event's JSON text)", |b| {
         b.iter(|| {
             let decoded = decode_event_json(black_box(&text)).expect("a Kafka event");
-            let prepared = prepare(&decoded.records, INDICES);
+            let prepared = prepare(&decoded.records, INDICES, &LogFormat::Auto);
             black_box(prepared.lines.body(&prepared.actions).len())
         })
     });
@@ -105,7 +106,13 @@ fn indexer(c: &mut Criterion) {
     });
     let decoded = decode_event_json(&text).expect("a Kafka event");
     group.bench_function("part: prepare", |b| {
-        b.iter(|| black_box(prepare(&decoded.records, INDICES).actions.len()))
+        b.iter(|| {
+            black_box(
+                prepare(&decoded.records, INDICES, &LogFormat::Auto)
+                    .actions
+                    .len(),
+            )
+        })
     });
     group.finish();
 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use logpipe::indexer::{Prepared, decode_event_json, prepare};
+use logpipe::parse::LogFormat;
 use logpipe::{Generator, GeneratorConfig, LineFormat, LineWriter};
 
 /// Counts live heap bytes and remembers the peak.
@@ -64,7 +65,7 @@ fn main() {
     PEAK.store(before, Ordering::Relaxed);
     let decoded = decode_event_json(&text).expect("a Kafka event");
     let indices = ("billion_website_logs", "billion_website_logs-deadletter");
-    let Prepared { lines, actions } = prepare(&decoded.records, indices);
+    let Prepared { lines, actions } = prepare(&decoded.records, indices, &LogFormat::Auto);
     // The indexer builds one request at a time, of at most MAX_BULK_BYTES.
     let mut largest = 0;
     let mut rest = &actions[..];

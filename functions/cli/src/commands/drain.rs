@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use logpipe::config::{ElasticsearchSettings, KafkaSettings, Settings};
+use logpipe::config::{self, ElasticsearchSettings, KafkaSettings, Settings};
 use logpipe::drain::{self, DrainRequest};
 use logpipe::elastic;
 use logpipe::indexer::Indexer;
@@ -43,10 +43,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let report = runtime.block_on(async {
         let settings = Settings::load().await?;
         let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
+        let log_format = config::log_format(&settings)?;
         let kafka = KafkaSettings::from_settings(&settings)?;
         let client = elastic::connect(&elasticsearch)?;
         elastic::install_templates(&client, &elasticsearch).await?;
-        let indexer = Indexer::new(client, elasticsearch);
+        let indexer = Indexer::new(client, elasticsearch, log_format);
         let consumer = LogConsumer::new(&kafka)?;
 
         let bar = if args.quiet {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use logpipe::config::{ElasticsearchSettings, Settings};
+use logpipe::config::{self, ElasticsearchSettings, Settings};
 use logpipe::elastic;
 use logpipe::indexer::{Indexer, decode_event_json};
 
@@ -34,9 +34,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let report = runtime.block_on(async {
         let settings = Settings::load().await?;
         let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
+        let log_format = config::log_format(&settings)?;
         let client = elastic::connect(&elasticsearch)?;
         elastic::install_templates(&client, &elasticsearch).await?;
-        let indexer = Indexer::new(client, elasticsearch);
+        let indexer = Indexer::new(client, elasticsearch, log_format);
         let deadline = Instant::now() + Duration::from_secs(args.timeout);
         anyhow::Ok(indexer.index(&decoded.records, deadline).await)
     })?;

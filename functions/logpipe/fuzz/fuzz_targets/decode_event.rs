@@ -11,6 +11,7 @@ use logpipe::indexer::{
     Invocation, Prepared, Target, decode_event_json, decode_event_json_general, decode_invocation,
     prepare,
 };
+use logpipe::parse::LogFormat;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 
 fuzz_target!(|data: &[u8]| {
@@ -50,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
 
     // Every record gets exactly one first action, in order: two JSON lines,
     // the `create` and a document Elasticsearch can read.
-    let Prepared { lines, actions } = prepare(&event.records, ("logs", "logs-deadletter"));
+    let Prepared { lines, actions } = prepare(&event.records, ("logs", "logs-deadletter"), &LogFormat::Auto);
     assert_eq!(actions.len(), event.records.len());
     for (i, action) in actions.iter().enumerate() {
         assert_eq!(action.record, i);

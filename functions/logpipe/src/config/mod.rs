@@ -8,6 +8,7 @@
 
 mod elasticsearch;
 mod kafka;
+mod log_format;
 mod secret;
 mod tls;
 
@@ -19,6 +20,7 @@ use thiserror::Error;
 
 pub use elasticsearch::{ElasticsearchAuth, ElasticsearchSettings};
 pub use kafka::{Compression, KafkaAuth, KafkaSettings, SaslMechanism};
+pub use log_format::log_format;
 pub use secret::Secret;
 pub use tls::TlsVerification;
 
@@ -117,6 +119,10 @@ pub const KNOWN_SETTINGS: &[(&str, &str)] = &[
     (
         "ELASTICSEARCH_TIMEOUT_MS",
         "timeout of one Elasticsearch request in ms (default 10000)",
+    ),
+    (
+        "LOG_FORMAT",
+        "access-log format: auto (default; every built-in format, detected per line), a preset name, or your NGINX log_format / Apache LogFormat string",
     ),
     (
         "SECRET_NAME",

@@ -27,7 +27,7 @@ use crate::elastic::{
     Backoff, ItemOutcome, RequestOutcome, classify_item, classify_request, send_bulk,
 };
 use crate::metrics::print_emf;
-use crate::parse::parse_bytes;
+use crate::parse::LogFormat;
 
 /// Kept back from the deadline to answer in time.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
@@ -131,15 +131,28 @@ pub struct BatchReport {
 pub struct Indexer {
     client: Elasticsearch,
     settings: ElasticsearchSettings,
+    log_format: LogFormat,
 }
 
 impl Indexer {
-    pub fn new(client: Elasticsearch, settings: ElasticsearchSettings) -> Self {
-        Indexer { client, settings }
+    pub fn new(
+        client: Elasticsearch,
+        settings: ElasticsearchSettings,
+        log_format: LogFormat,
+    ) -> Self {
+        Indexer {
+            client,
+            settings,
+            log_format,
+        }
     }
 
     pub fn settings(&self) -> &ElasticsearchSettings {
         &self.settings
+    }
+
+    pub fn log_format(&self) -> &LogFormat {
+        &self.log_format
     }
 
     /// Indexes `records` by `deadline`. Every record ends indexed,
@@ -150,7 +163,7 @@ impl Indexer {
         let Prepared {
             mut lines,
             actions: mut pending,
-        } = prepare(records, self.indices());
+        } = prepare(records, self.indices(), &self.log_format);
         let mut backoff = Backoff::default();
         let mut requests = 0;
         let mut max_bytes = self.settings.max_bulk_bytes;
@@ -272,7 +285,13 @@ fn request_bytes(actions: &[Action]) -> usize {
 /// written into one buffer the actions share, sized up front from the
 /// lines: 10,000 buffers of their own, copied into a body, and the body
 /// copied again by the client, cost more than writing the documents.
-pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Prepared {
+pub fn prepare(
+    records: &[IncomingRecord],
+    indices: (&str, &str),
+    log_format: &LogFormat,
+) -> Prepared {
+    // Strings copied unchecked from a plain line must have been quoted in it.
+    let quoted = log_format.quotes_its_strings();
     let dead_letters = CreateLine::new(indices.1);
     let frame = DOCUMENT_FRAME + CreateLine::new(indices.0).frame_len();
     let estimate: usize = records
@@ -305,7 +324,13 @@ pub fn prepare(records: &[IncomingRecord], indices: (&str, &str)) -> Prepared {
         };
         actions.push(Action {
             record: actions.len(),
-            target: write_first_action(&mut buffer, record, documents, &dead_letters),
+            target: write_first_action(
+                &mut buffer,
+                record,
+                documents,
+                &dead_letters,
+                (log_format, quoted),
+            ),
             buffer: 0,
             span: start..buffer.len(),
         });
@@ -327,12 +352,14 @@ fn write_first_action(
     record: &IncomingRecord,
     documents: &PartitionDocuments,
     dead_letters: &CreateLine,
+    (log_format, quoted): (&LogFormat, bool),
 ) -> Target {
     let (stage, reason) = match &record.value {
         Err(undecodable) => (Stage::Decode, undecodable.reason.clone()),
-        Ok(bytes) => match parse_bytes(bytes) {
+        Ok(bytes) => match log_format.parse_bytes(bytes) {
             Ok(parsed) if record.unknown_offset.is_none() => {
-                documents.write(out, &parsed, record.offset, is_plain_line(bytes));
+                let plain = quoted && is_plain_line(bytes);
+                documents.write(out, &parsed, record.offset, plain);
                 return Target::Documents;
             }
             // Only a malformed record lacks its offset, and it has no value.
@@ -522,7 +549,7 @@ mod tests {
         let Prepared {
             mut lines,
             mut actions,
-        } = prepare(&records, ("logs", "logs-deadletter"));
+        } = prepare(&records, ("logs", "logs-deadletter"), &LogFormat::Auto);
         let one_by_one = |lines: &Lines, actions: &[Action]| {
             actions
                 .iter()
@@ -578,7 +605,7 @@ mod tests {
                 IncomingRecord::new(Arc::clone(topic), *partition, offset as i64 * 7, value)
             })
             .collect();
-        let prepared = prepare(&records, ("logs", "dl"));
+        let prepared = prepare(&records, ("logs", "dl"), &LogFormat::Auto);
         for (record, action) in records.iter().zip(&prepared.actions) {
             let lines: Vec<serde_json::Value> = prepared
                 .lines
@@ -600,7 +627,7 @@ mod tests {
         for (max_bytes, max_actions) in [(65_536, 5_000), (4_096, 5_000), (1 << 20, 70)] {
             let settings = settings(max_bytes, max_actions);
             let indices = (&*settings.index, &*settings.deadletter_index);
-            let prepared = prepare(&records, indices);
+            let prepared = prepare(&records, indices, &LogFormat::Auto);
             let body_bytes = |chunk: &[Action]| prepared.lines.body(chunk).len();
             let chunks = chunks(prepared.actions.clone(), max_bytes, max_actions);
             assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 2_000);

@@ -63,7 +63,6 @@ fn scan(line: &str, ip_end: usize) -> Result<AccessLog<'_>, ParseError> {
 
 /// A quoted field as found, still escaped.
 struct Quoted<'a> {
-    at: usize,
     raw: &'a str,
     /// Whether `raw` holds a backslash, known from the scan for its end.
     escaped: bool,
@@ -156,11 +155,7 @@ impl<'a> Cursor<'a> {
                 Some(j) if bytes[i + j] == b'"' => {
                     self.pos = i + j + 1;
                     let raw = &self.line[start..i + j];
-                    return Ok(Quoted {
-                        at: start,
-                        raw,
-                        escaped,
-                    });
+                    return Ok(Quoted { raw, escaped });
                 }
                 // A backslash escapes whatever byte follows it.
                 Some(j) if i + j + 1 < bytes.len() => {

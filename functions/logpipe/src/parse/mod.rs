@@ -12,26 +12,23 @@ mod error;
 pub mod fast;
 mod fields;
 pub mod general;
+mod log_format;
 
 pub use error::{Field, ParseError, Problem};
 pub use fields::{escape_into, unescape};
+pub use log_format::{LogFormat, UnknownFormat};
 
 use crate::record::AccessLog;
 
-/// Parses one line (a trailing `\n` or `\r\n` is ignored).
+/// Parses one line in any built-in format ([`LogFormat::Auto`]; a trailing
+/// `\n` or `\r\n` is ignored).
 pub fn parse_line(line: &str) -> Result<AccessLog<'_>, ParseError> {
-    let line = line.trim_end_matches(['\n', '\r']);
-    if line.is_empty() {
-        return Err(ParseError::new(Field::Line, 0, Problem::Empty));
-    }
-    fast::parse_original(line).unwrap_or_else(|| general::parse(line))
+    LogFormat::Auto.parse_line(line)
 }
 
-/// Parses one line given as bytes, as it comes from Kafka or a file.
+/// [`parse_line`] of a line given as bytes, as it comes from Kafka or a file.
 pub fn parse_bytes(line: &[u8]) -> Result<AccessLog<'_>, ParseError> {
-    let line = std::str::from_utf8(line)
-        .map_err(|e| ParseError::new(Field::Line, e.valid_up_to(), Problem::NotUtf8))?;
-    parse_line(line)
+    LogFormat::Auto.parse_bytes(line)
 }
 
 #[cfg(test)]
