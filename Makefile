@@ -9,9 +9,22 @@ SHELL := /bin/bash
 CARGO ?= cargo
 STACK := infra/local/stack
 
-.PHONY: test lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
+.PHONY: prerequisites prerequisites-sam test lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
 
-test: lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test
+test: prerequisites-sam lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test
+
+# The machine's tools from Debian's packages (cmake, a C/C++ compiler, python3-venv, ...;
+# for SAM also a Docker engine and qemu): installed when missing as root, else an
+# `apt-get install` line to run and a stop. Every target that builds or runs anything
+# checks them first; quick when all is there.
+prerequisites:
+	infra/local/prerequisites
+
+prerequisites-sam:
+	infra/local/prerequisites sam
+
+lint unit bins fuzz fuzz-short stack-test workflow-check template-lint sam-build build demo bench stack-start: prerequisites
+sam-test: prerequisites-sam
 
 lint:
 	$(CARGO) fmt --all -- --check
