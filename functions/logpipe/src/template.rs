@@ -60,33 +60,62 @@ mod tests {
         assert_eq!(p["kafka"]["properties"]["offset"]["type"], "long");
     }
 
-    /// With `dynamic: strict`, a document field missing from the mapping would
-    /// be rejected by Elasticsearch: every field we send must be mapped.
+    /// A document field missing from the mapping would be typed by
+    /// Elasticsearch's guess (or, inside `kafka`, rejected): every field the
+    /// built-in formats produce must be mapped, whatever the line held.
     #[test]
     fn every_document_field_is_mapped() {
+        use std::borrow::Cow;
+        use std::sync::Arc;
+
+        use crate::record::{Extra, ValueKind};
+
         let t = access_logs_template("x");
         let mapped = &t["template"]["mappings"]["properties"];
-        let record = Generator::new(GeneratorConfig::default()).record();
+        let mut everything = Generator::new(GeneratorConfig::default()).record();
+        everything.client_host = Some(Cow::Borrowed("client.example.net"));
+        everything.forwarded_for = Some(Cow::Borrowed("203.0.113.7, unknown"));
+        everything.vhost = Some(Cow::Borrowed("www.example.com"));
+        everything.ident = Some(Cow::Borrowed("identd-answer"));
+        everything.user = Some(Cow::Borrowed("frank"));
+        everything.extra = ["server_port", "trailing"]
+            .into_iter()
+            .map(|name| Extra {
+                name: Arc::from(name),
+                kind: ValueKind::Keyword,
+                value: Cow::Borrowed("1"),
+            })
+            .collect();
+        let mut raw_request = everything.clone();
+        raw_request.request = Some(Cow::Borrowed("-"));
         let kafka = KafkaCoordinates {
             topic: "t".into(),
             partition: 0,
             offset: 0,
         };
-        let doc = serde_json::to_value(Document {
-            record: &record,
-            kafka: Some(&kafka),
-        })
-        .unwrap();
-        for (field, value) in doc.as_object().unwrap() {
-            assert!(mapped.get(field).is_some(), "{field} is not mapped");
-            if let Some(inner) = value.as_object() {
-                for sub in inner.keys() {
-                    assert!(
-                        mapped[field]["properties"].get(sub).is_some(),
-                        "{field}.{sub}"
-                    );
+        let mut fields = std::collections::BTreeSet::new();
+        for record in [&everything, &raw_request] {
+            let doc = serde_json::to_value(Document {
+                record,
+                kafka: Some(&kafka),
+            })
+            .unwrap();
+            for (field, value) in doc.as_object().unwrap() {
+                assert!(mapped.get(field).is_some(), "{field} is not mapped");
+                fields.insert(field.clone());
+                if let Some(inner) = value.as_object() {
+                    for sub in inner.keys() {
+                        assert!(
+                            mapped[field]["properties"].get(sub).is_some(),
+                            "{field}.{sub}"
+                        );
+                    }
                 }
             }
         }
+        assert_eq!(fields.len(), 19, "the test covers every field: {fields:?}");
+        assert_eq!(mapped["forwarded_for"]["type"], "ip");
+        assert_eq!(mapped["server_port"]["type"], "integer");
+        assert_eq!(mapped["kafka"]["dynamic"], "strict");
     }
 }
