@@ -39,30 +39,34 @@ pub(super) struct Head<'a> {
 pub(super) fn head(line: &str) -> Result<(Head<'_>, Cursor<'_>), ParseError> {
     let first = Span::read(line, 0)?;
     let client = first.client();
-    let first_try = client.clone().and_then(|client| {
-        let (ident, user, cursor) = ident_user(Cursor {
+    let mut error = None;
+    if let Some(client) = client {
+        let after_client = Cursor {
             line,
             pos: first.end,
-        })?;
-        let head = Head {
-            client,
-            vhost: None,
-            ident,
-            user,
         };
-        Ok((head, cursor))
-    });
-    let Err(error) = first_try else {
-        return first_try;
-    };
+        match ident_user(after_client) {
+            Ok((ident, user, cursor)) => {
+                let head = Head {
+                    client,
+                    vhost: None,
+                    ident,
+                    user,
+                };
+                return Ok((head, cursor));
+            }
+            Err(e) => error = Some(e),
+        }
+    }
+    let error = || error.unwrap_or_else(|| first.not_a_client());
     match first.vhost() {
         Some(vhost) => match with_vhost(line, first.end, vhost) {
             Ok(found) => Ok(found),
             // `host:port` is no client: what went wrong is then after it.
-            Err(e) if client.is_err() && vhost.1.is_some() => Err(e),
-            Err(_) => Err(error),
+            Err(e) if client.is_none() && vhost.1.is_some() => Err(e),
+            Err(_) => Err(error()),
         },
-        None => Err(error),
+        None => Err(error()),
     }
 }
 
@@ -81,7 +85,7 @@ fn with_vhost<'a>(
         "a space and the client after the virtual host",
     )?;
     let span = Span::read(line, cursor.pos)?;
-    let client = span.client()?;
+    let client = span.client().ok_or_else(|| span.not_a_client())?;
     let (ident, user, cursor) = ident_user(Cursor {
         line,
         pos: span.end,
@@ -157,28 +161,30 @@ impl<'a> Span<'a> {
         })
     }
 
-    fn client(&self) -> Result<Client<'a>, ParseError> {
+    fn client(&self) -> Option<Client<'a>> {
         if !self.quoted
             && let Some(ip) = fields::ip_addr(self.text)
         {
-            return Ok(Client::Ip(ip));
+            return Some(Client::Ip(ip));
         }
         if self.quoted || self.text.contains(',') {
             let first_ip = self
                 .text
                 .split(',')
-                .find_map(|entry| fields::ip_addr(entry.trim_matches(' ')));
-            if let Some(ip) = first_ip {
-                return Ok(Client::Chain(ip, self.text));
-            }
-        } else if is_host_name(self.text) {
-            return Ok(Client::Host(self.text));
+                .find_map(|entry| fields::ip_addr(entry.trim_matches(' ')))?;
+            Some(Client::Chain(first_ip, self.text))
+        } else {
+            is_host_name(self.text).then_some(Client::Host(self.text))
         }
-        Err(ParseError::new(
+    }
+
+    #[cold]
+    fn not_a_client(&self) -> ParseError {
+        ParseError::new(
             Field::Ip,
             self.at,
             Problem::NotAClient(self.text.to_owned()),
-        ))
+        )
     }
 
     /// `host:port` or `host` (a host name or an address), if the span could

@@ -117,88 +117,107 @@ pub fn scan(line: &str) -> Result<(AccessLog<'_>, Preset), ParseError> {
     let (at, text) = cursor.token(Field::Size)?;
     let size = fields::size(text, at)?;
 
-    let mut record = AccessLog {
-        ident: head.ident,
-        user: head.user,
-        size: Some(size),
-        ..AccessLog::new(None, timestamp, status)
-    };
-    match head.client {
-        Client::Ip(ip) => record.ip = Some(ip),
-        Client::Chain(ip, chain) => {
-            record.ip = Some(ip);
-            record.forwarded_for = Some(Cow::Borrowed(chain));
-        }
-        Client::Host(host) => record.client_host = Some(Cow::Borrowed(host)),
-    }
-    request.fill(&mut record);
-
-    let shape = if cursor.rest().is_empty() {
-        Shape::Common
-    } else {
+    let mut tail = Tail::default();
+    if !cursor.rest().is_empty() {
         cursor.expect(
             b" \"",
             Field::Referrer,
             "the end of the line (common) or ` \"` and the referrer (combined)",
         )?;
-        record.referrer = Some(cursor.quoted(Field::Referrer)?.unescaped());
+        let referrer = cursor.quoted(Field::Referrer)?.unescaped();
         cursor.expect(b" \"", Field::UserAgent, "` \"` before the user agent")?;
-        record.user_agent = Some(cursor.quoted(Field::UserAgent)?.unescaped());
-        after_user_agent(&mut cursor, &mut record)?
-    };
+        let user_agent = cursor.quoted(Field::UserAgent)?.unescaped();
+        tail = after_user_agent(&mut cursor)?;
+        tail.referrer_and_agent = Some((referrer, user_agent));
+    }
 
-    let preset = match (head.vhost, shape) {
-        (Some((vhost, port)), _) => {
-            record.vhost = Some(Cow::Borrowed(vhost));
-            if let Some(port) = port {
-                record
-                    .extra
-                    .insert(0, extra(&SERVER_PORT, ValueKind::Integer, port));
-            }
-            Preset::VhostCombined
+    let preset = match (head.vhost, &tail) {
+        (Some(_), _) => Preset::VhostCombined,
+        (
+            None,
+            Tail {
+                referrer_and_agent: None,
+                ..
+            },
+        ) => Preset::Common,
+        (
+            None,
+            Tail {
+                nginx_main: true, ..
+            },
+        ) => Preset::NginxMain,
+        (None, Tail { trailing: None, .. }) if matches!(timestamp, LogTime::Naive(_)) => {
+            Preset::Original
         }
-        (None, Shape::Common) => Preset::Common,
-        (None, Shape::NginxMain) => Preset::NginxMain,
-        (None, Shape::Combined) if record.extra.is_empty() => match record.timestamp {
-            LogTime::Naive(_) => Preset::Original,
-            LogTime::Offset(_) => Preset::Combined,
-        },
-        (None, Shape::Combined) => Preset::Combined,
+        (None, _) => Preset::Combined,
     };
+    let (ip, client_host, mut forwarded_for) = match head.client {
+        Client::Ip(ip) => (Some(ip), None, None),
+        Client::Chain(ip, chain) => (Some(ip), None, Some(Cow::Borrowed(chain))),
+        Client::Host(host) => (None, Some(Cow::Borrowed(host)), None),
+    };
+    // NGINX's header field says what the client sent; a chain in the
+    // client field is usually that and the proxy's address.
+    if tail.forwarded_for.is_some() {
+        forwarded_for = tail.forwarded_for.map(Cow::Borrowed);
+    }
+    let mut extra = Vec::new();
+    if let Some((_, Some(port))) = head.vhost {
+        extra.push(self::extra(&SERVER_PORT, ValueKind::Integer, port));
+    }
+    if let Some(trailing) = tail.trailing {
+        extra.push(self::extra(&TRAILING, ValueKind::Keyword, trailing));
+    }
+    let (referrer, user_agent) = tail.referrer_and_agent.unzip();
+    let mut record = AccessLog {
+        ip,
+        client_host,
+        forwarded_for,
+        vhost: head.vhost.map(|(vhost, _)| Cow::Borrowed(vhost)),
+        ident: head.ident,
+        user: head.user,
+        size: Some(size),
+        referrer,
+        user_agent,
+        extra,
+        ..AccessLog::new(None, timestamp, status)
+    };
+    request.fill(&mut record);
     Ok((record, preset))
 }
 
-/// Which fields a line has after the size.
-enum Shape {
-    Common,
-    Combined,
-    NginxMain,
+/// What comes after the size.
+#[derive(Default)]
+struct Tail<'a> {
+    /// Absent in the common format.
+    referrer_and_agent: Option<(Cow<'a, str>, Cow<'a, str>)>,
+    /// NGINX `main`'s ` "$http_x_forwarded_for"` was there...
+    nginx_main: bool,
+    /// ...and said this (not `-`).
+    forwarded_for: Option<&'a str>,
+    /// The server's own further fields, trimmed.
+    trailing: Option<&'a str>,
 }
 
 /// What may follow the user agent: nothing (combined), NGINX `main`'s
 /// quoted X-Forwarded-For header, and further fields of the server's own
 /// (kept whole as `trailing`).
-fn after_user_agent<'a>(
-    cursor: &mut Cursor<'a>,
-    record: &mut AccessLog<'a>,
-) -> Result<Shape, ParseError> {
+fn after_user_agent<'a>(cursor: &mut Cursor<'a>) -> Result<Tail<'a>, ParseError> {
+    let mut tail = Tail::default();
     let rest = cursor.rest();
     if rest.is_empty() {
-        return Ok(Shape::Combined);
+        return Ok(tail);
     }
     if rest.first() != Some(&b' ') {
         return Err(trailing_error(cursor));
     }
     let after_user_agent = cursor.pos;
-    let mut shape = Shape::Combined;
     if rest.starts_with(b" \"") {
         cursor.pos += 2;
         let quoted = cursor.quoted(Field::ForwardedFor)?;
         if looks_forwarded(quoted.raw) {
-            shape = Shape::NginxMain;
-            if quoted.raw != "-" {
-                record.forwarded_for = Some(Cow::Borrowed(quoted.raw));
-            }
+            tail.nginx_main = true;
+            tail.forwarded_for = (quoted.raw != "-").then_some(quoted.raw);
         } else {
             // Some other quoted field of the server's own: all trailing.
             cursor.pos = after_user_agent;
@@ -208,12 +227,8 @@ fn after_user_agent<'a>(
         }
     }
     let trailing = cursor.line[cursor.pos..].trim();
-    if !trailing.is_empty() {
-        record
-            .extra
-            .push(extra(&TRAILING, ValueKind::Keyword, trailing));
-    }
-    Ok(shape)
+    tail.trailing = (!trailing.is_empty()).then_some(trailing);
+    Ok(tail)
 }
 
 #[cold]
