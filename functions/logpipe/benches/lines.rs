@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use chrono::{FixedOffset, NaiveDateTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use logpipe::parse::general;
+use logpipe::parse::{clf, general};
 use logpipe::{
     BulkBody, Document, Generator, GeneratorConfig, KafkaCoordinates, LineFormat, LineWriter,
     parse_line,
@@ -69,6 +69,67 @@ fn parse(c: &mut Criterion) {
     group.finish();
 }
 
+/// `line` (combined, as generated) cut after its size: the common format.
+fn common(line: &str) -> String {
+    // The request holds no quote in generated lines; status and size follow it.
+    let request_start = line.find(" \"").expect("a request") + 2;
+    let request_end = request_start + line[request_start..].find('"').expect("a closed request");
+    let after = &line[request_end + 2..];
+    let size_end = after.find(" \"").expect("a referrer after the size");
+    line[..request_end + 2 + size_end].to_owned()
+}
+
+/// The built-in formats of the Common Log Format family, one file each and
+/// all mixed, read by the scanner that detects the format per line.
+fn presets(c: &mut Criterion) {
+    let original = lines(config(), LineFormat::Original);
+    let combined = lines(
+        GeneratorConfig {
+            utc_offset: FixedOffset::east_opt(3600),
+            ..config()
+        },
+        LineFormat::Combined,
+    );
+    let nginx_main: Vec<String> = combined
+        .iter()
+        .enumerate()
+        .map(|(i, line)| match i % 4 {
+            0 => format!("{line} \"198.51.100.23, 10.1.0.4\""),
+            _ => format!("{line} \"-\""),
+        })
+        .collect();
+    let common: Vec<String> = combined.iter().map(|line| common(line)).collect();
+    let vhost_combined: Vec<String> = combined
+        .iter()
+        .map(|line| format!("shop.example.org:443 {line}"))
+        .collect();
+    let sets = [&original, &combined, &common, &nginx_main, &vhost_combined];
+    let mixed: Vec<String> = (0..LINES)
+        .map(|i| sets[i % sets.len()][i].clone())
+        .collect();
+
+    let mut group = c.benchmark_group("presets (clf::scan)");
+    group.throughput(Throughput::Elements(LINES as u64));
+    for (name, lines) in [
+        ("original", &original),
+        ("combined", &combined),
+        ("common", &common),
+        ("nginx-main", &nginx_main),
+        ("vhost-combined", &vhost_combined),
+        ("mixed", &mixed),
+    ] {
+        assert!(lines.iter().all(|line| clf::scan(line).is_ok()), "{name}");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for line in lines {
+                    black_box(clf::scan(black_box(line)).ok());
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
 fn generate(c: &mut Criterion) {
     let mut group = c.benchmark_group("generate+format");
     group.throughput(Throughput::Elements(LINES as u64));
@@ -126,5 +187,5 @@ fn bulk(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, generate, bulk);
+criterion_group!(benches, parse, presets, generate, bulk);
 criterion_main!(benches);

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime};
 use logpipe::document::{CreateLine, PartitionDocuments, is_plain_line};
+use logpipe::parse::clf::{self, Preset};
 use logpipe::parse::{fast, general};
 use logpipe::{
     AccessLog, Document, Generator, GeneratorConfig, KafkaCoordinates, LineFormat, LogTime,
@@ -105,8 +106,107 @@ fn assert_parsers_agree(line: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// The Common Log Format family's scanner against the regex parser on a
+/// line: what the regex takes, the scanner takes with the same fields (the
+/// regex drops ident and user, the scanner keeps them); what only the
+/// scanner takes must be one of the shapes the regex does not know.
+fn assert_clf_agrees_with_general(line: &str) -> Result<(), TestCaseError> {
+    match (general::parse(line), clf::scan(line)) {
+        (Ok(general), Ok((mut scanned, preset))) => {
+            prop_assert!(
+                matches!(preset, Preset::Combined | Preset::Original),
+                "{:?}: {:?}",
+                line,
+                preset
+            );
+            scanned.ident = None;
+            scanned.user = None;
+            prop_assert_eq!(scanned, general, "{:?}", line);
+        }
+        (Ok(general), Err(e)) => {
+            return Err(TestCaseError::fail(format!(
+                "{line:?}: the regex takes it ({general:?}), the scanner says {e}"
+            )));
+        }
+        (Err(_), Ok((scanned, preset))) => {
+            let beyond_the_regex = matches!(
+                preset,
+                Preset::Common | Preset::NginxMain | Preset::VhostCombined
+            ) || !scanned.extra.is_empty()
+                || scanned.client_host.is_some()
+                || scanned.forwarded_for.is_some()
+                || line.ends_with(' ');
+            prop_assert!(
+                beyond_the_regex,
+                "{:?}: only the scanner takes it: {:?}",
+                line,
+                scanned
+            );
+        }
+        (Err(_), Err(_)) => {}
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// A combined line scans back to the record the regex parser reads.
+    #[test]
+    fn clf_reads_combined_lines_as_the_regex_does(record in record(true)) {
+        let line = format_line(&record, LineFormat::Combined);
+        let (scanned, preset) = clf::scan(&line).map_err(|e| TestCaseError::fail(format!("{line}: {e}")))?;
+        prop_assert_eq!(preset, Preset::Combined);
+        let general = general::parse(&line);
+        prop_assert_eq!(Ok(&scanned), general.as_ref(), "{}", line);
+        prop_assert_eq!(&scanned, &record);
+        prop_assert_eq!(scanned.timestamp.to_iso(), record.timestamp.to_iso());
+    }
+
+    /// An original line scans to the original fast path's record.
+    #[test]
+    fn clf_reads_original_lines_as_the_fast_path_does(record in record(false)) {
+        let line = format_line(&record, LineFormat::Original);
+        let (scanned, preset) = clf::scan(&line).map_err(|e| TestCaseError::fail(format!("{line}: {e}")))?;
+        prop_assert_eq!(preset, Preset::Original);
+        prop_assert_eq!(Some(Ok(scanned)), fast::parse_original(&line));
+    }
+
+    #[test]
+    fn clf_and_the_regex_agree_on_damaged_lines(
+        record in record(true),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<char>()), 1..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let line = format_line(&record, LineFormat::Combined);
+        let mut chars: Vec<char> = line.chars().collect();
+        for (at, c) in &edits {
+            let i = at.index(chars.len());
+            chars[i] = *c;
+        }
+        let damaged: String = chars.iter().collect();
+        assert_clf_agrees_with_general(&damaged)?;
+        let truncated: String = chars[..cut.index(chars.len())].iter().collect();
+        assert_clf_agrees_with_general(&truncated)?;
+    }
+
+    /// Damage drawn from the characters that give the line its structure.
+    #[test]
+    fn clf_and_the_regex_agree_on_lines_damaged_with_separators(
+        record in record(true),
+        edits in prop::collection::vec(
+            (any::<prop::sample::Index>(), prop::sample::select(vec![' ', '"', '\\', '[', ']', ',', ':', '-', 'x', '1'])),
+            1..3,
+        ),
+    ) {
+        let line = format_line(&record, LineFormat::Combined);
+        let mut chars: Vec<char> = line.chars().collect();
+        for (at, c) in &edits {
+            let i = at.index(chars.len());
+            chars[i] = *c;
+        }
+        assert_clf_agrees_with_general(&chars.iter().collect::<String>())?;
+    }
 
     /// The indexer's hand-written document JSON is serde's, byte for byte,
     /// whatever the fields hold (quotes, backslashes, control characters,
@@ -226,6 +326,9 @@ proptest! {
         let _ = logpipe::parse_bytes(&bytes);
         if let Ok(text) = std::str::from_utf8(&bytes) {
             assert_parsers_agree(text)?;
+            if let Err(e) = clf::scan(text) {
+                prop_assert!(e.at <= text.len(), "{:?}: {}", text, e);
+            }
         }
     }
 }

@@ -22,6 +22,9 @@ pub enum Field {
     Size,
     Referrer,
     UserAgent,
+    // The Common Log Format family's scanner (`clf`).
+    /// NGINX `main`'s `"$http_x_forwarded_for"` after the user agent.
+    ForwardedFor,
 }
 
 impl Field {
@@ -40,6 +43,7 @@ impl Field {
             Field::Size => "size",
             Field::Referrer => "referrer",
             Field::UserAgent => "user_agent",
+            Field::ForwardedFor => "forwarded_for",
         }
     }
 }
@@ -82,6 +86,9 @@ pub enum Problem {
     Unterminated(char),
     #[error("unexpected text after the last field: {0:?}")]
     Trailing(String),
+    // The Common Log Format family's scanner (`clf`).
+    #[error("{0:?} is not an IP address, an X-Forwarded-For chain with one or a host name")]
+    NotAClient(String),
 }
 
 /// A rejected line: `field` at byte `at` (0-based, within the line) had `problem`.

@@ -62,14 +62,14 @@ fn scan(line: &str, ip_end: usize) -> Result<AccessLog<'_>, ParseError> {
 }
 
 /// A quoted field as found, still escaped.
-struct Quoted<'a> {
-    raw: &'a str,
+pub(super) struct Quoted<'a> {
+    pub(super) raw: &'a str,
     /// Whether `raw` holds a backslash, known from the scan for its end.
-    escaped: bool,
+    pub(super) escaped: bool,
 }
 
 impl<'a> Quoted<'a> {
-    fn unescaped(self) -> Cow<'a, str> {
+    pub(super) fn unescaped(self) -> Cow<'a, str> {
         if self.escaped {
             fields::unescape(self.raw)
         } else {
@@ -78,25 +78,26 @@ impl<'a> Quoted<'a> {
     }
 }
 
-/// A position in a line and the few moves the format needs.
-struct Cursor<'a> {
-    line: &'a str,
-    pos: usize,
+/// A position in a line and the few moves the format needs (shared with
+/// the scanner of the whole Common Log Format family, `clf`).
+pub(super) struct Cursor<'a> {
+    pub(super) line: &'a str,
+    pub(super) pos: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn rest(&self) -> &'a [u8] {
+    pub(super) fn rest(&self) -> &'a [u8] {
         &self.line.as_bytes()[self.pos..]
     }
 
     #[cold]
-    fn missing(&self, field: Field) -> ParseError {
+    pub(super) fn missing(&self, field: Field) -> ParseError {
         ParseError::new(field, self.pos, Problem::Missing)
     }
 
     /// Consumes `literal`, whose length is known at compile time so that
     /// the comparison is a load or two rather than a call.
-    fn expect<const N: usize>(
+    pub(super) fn expect<const N: usize>(
         &mut self,
         literal: &[u8; N],
         field: Field,
@@ -121,7 +122,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The text up to the next `]`, which is consumed.
-    fn until_close_bracket(&mut self) -> Result<(usize, &'a str), ParseError> {
+    pub(super) fn until_close_bracket(&mut self) -> Result<(usize, &'a str), ParseError> {
         let start = self.pos;
         let len = memchr(b']', self.rest()).ok_or_else(|| {
             ParseError::new(Field::Timestamp, start - 1, Problem::Unterminated('['))
@@ -131,7 +132,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A space-free token, ending at the next space or at the end of the line.
-    fn token(&mut self, field: Field) -> Result<(usize, &'a str), ParseError> {
+    pub(super) fn token(&mut self, field: Field) -> Result<(usize, &'a str), ParseError> {
         let start = self.pos;
         let rest = self.rest();
         // A status or a size: a few bytes, too few for memchr's set-up to pay.
@@ -145,7 +146,7 @@ impl<'a> Cursor<'a> {
 
     /// The content of a quoted string whose opening quote was just consumed;
     /// the closing quote is consumed too.
-    fn quoted(&mut self, field: Field) -> Result<Quoted<'a>, ParseError> {
+    pub(super) fn quoted(&mut self, field: Field) -> Result<Quoted<'a>, ParseError> {
         let start = self.pos;
         let bytes = self.line.as_bytes();
         let mut i = start;
@@ -173,7 +174,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn end(&self) -> Result<(), ParseError> {
+    pub(super) fn end(&self) -> Result<(), ParseError> {
         match self.line.get(self.pos..) {
             Some("") => Ok(()),
             rest => {

@@ -9,11 +9,16 @@ use crate::record::AccessLog;
 use crate::timestamp::LogTime;
 
 pub(crate) fn ip(text: &str, at: usize) -> Result<IpAddr, ParseError> {
-    if let Some(v4) = plain_ipv4(text.as_bytes()) {
-        return Ok(IpAddr::V4(v4));
+    ip_addr(text).ok_or_else(|| ParseError::new(Field::Ip, at, Problem::NotAnIp(text.to_owned())))
+}
+
+/// [`ip`] without the error, for a text that may well be something else
+/// (an entry of a chain, a host name).
+pub(crate) fn ip_addr(text: &str) -> Option<IpAddr> {
+    match plain_ipv4(text.as_bytes()) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => text.parse().ok(),
     }
-    text.parse()
-        .map_err(|_| ParseError::new(Field::Ip, at, Problem::NotAnIp(text.to_owned())))
 }
 
 /// Dotted-quad IPv4 without leading zeros, the form servers write, read

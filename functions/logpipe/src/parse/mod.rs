@@ -8,6 +8,7 @@
 //! Every rejection is a [`ParseError`] naming the field, the byte offset and
 //! the problem.
 
+pub mod clf;
 mod error;
 pub mod fast;
 mod fields;
