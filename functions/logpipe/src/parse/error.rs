@@ -89,6 +89,19 @@ pub enum Problem {
     // The Common Log Format family's scanner (`clf`).
     #[error("{0:?} is not an IP address, an X-Forwarded-For chain with one or a host name")]
     NotAClient(String),
+    // `LOG_FORMAT` (`log_format`).
+    /// A line whose shape fits none of the formats `LOG_FORMAT` allows.
+    #[error("{problem}; the line fits none of the formats tried: {tried}")]
+    NoFormat {
+        tried: &'static str,
+        problem: Box<Problem>,
+    },
+    /// A line of a built-in format other than the one `LOG_FORMAT` names.
+    #[error("the line is in the {found} format, LOG_FORMAT is {configured}")]
+    OtherPreset {
+        found: &'static str,
+        configured: &'static str,
+    },
 }
 
 /// A rejected line: `field` at byte `at` (0-based, within the line) had `problem`.

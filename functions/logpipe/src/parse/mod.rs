@@ -15,6 +15,7 @@ mod fields;
 pub mod general;
 mod log_format;
 
+pub use clf::Preset;
 pub use error::{Field, ParseError, Problem};
 pub use fields::{escape_into, unescape};
 pub use log_format::{LogFormat, UnknownFormat};
@@ -58,14 +59,17 @@ mod tests {
         general
     }
 
+    /// `parse_line`'s error, which names the same field and byte as the
+    /// family's scanner (and the fast path, where it takes the line).
     fn err(line: &str) -> ParseError {
         let e = parse_line(line).unwrap_err();
-        if !line.trim_end().is_empty() {
-            assert_eq!(
-                parse_both(line).unwrap_err(),
-                e,
-                "parse_line and the test disagree"
-            );
+        let trimmed = line.trim_end_matches(['\n', '\r']);
+        if !trimmed.is_empty() {
+            let scanned = clf::scan(trimmed).unwrap_err();
+            assert_eq!((scanned.field, scanned.at), (e.field, e.at), "{line}");
+            if let Some(Err(fast)) = fast::parse_original(trimmed) {
+                assert_eq!((fast.field, fast.at), (e.field, e.at), "{line}");
+            }
         }
         e
     }
@@ -144,7 +148,7 @@ mod tests {
                 r#"9.180.123.999 - - [Jan 21 2026, 22:23:40] "GET / HTTP/1.1" 200 1 "-" "a""#,
                 Field::Ip,
                 0,
-                "not an IPv4 or IPv6 address",
+                "\"9.180.123.999\" is not an IP address",
             ),
             (
                 r#"1.2.3.4 - - [Feb 30 2026, 22:23:40] "GET / HTTP/1.1" 200 1 "-" "a""#,
@@ -199,12 +203,6 @@ mod tests {
                 Field::UserAgent,
                 62,
                 "is missing",
-            ),
-            (
-                r#"1.2.3.4 - - [Jan 21 2026, 22:23:40] "GET / HTTP/1.1" 200 1 "-" "a" extra"#,
-                Field::Line,
-                66,
-                "unexpected text after the last field: \" extra\"",
             ),
         ];
         for (line, field, at, message) in cases {
