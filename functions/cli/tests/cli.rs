@@ -200,6 +200,52 @@ fn combined_format_and_realistic_traffic_parse_back() {
     );
 }
 
+/// Each server format's lines have its shape (the parsers' own tests read
+/// them back); `-` where a format has nothing to write.
+#[test]
+fn every_server_format_is_generated() {
+    let head = r#"(\S+) - (-|\w+) \[21/Jan/2026:22:23:40 \+0000\] "[A-Z]+ \S+ HTTP/1\.1" \d{3} "#;
+    let tail = r#" "[^"]+" "[^"]+""#;
+    for (format, shape) in [
+        ("combined", format!(r"^{head}\d+{tail}$")),
+        ("common", format!(r"^{head}(\d+|-)$")),
+        ("nginx-main", format!(r#"^{head}\d+{tail} "[^"]+"$"#)),
+        (
+            "vhost-combined",
+            format!(r"^[a-z.]+\.example\.com:(80|443) {head}\d+{tail}$"),
+        ),
+    ] {
+        let out = logpipe(
+            &[
+                "generate",
+                "-n",
+                "300",
+                "--seed",
+                "5",
+                "--start",
+                "2026-01-21T22:23:40",
+                "--format",
+                format,
+            ],
+            b"",
+        );
+        assert!(out.status.success(), "{format}");
+        let shape = regex::Regex::new(&shape).unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), 300);
+        for line in text.lines() {
+            assert!(shape.is_match(line), "{format}: {line}");
+        }
+        assert!(
+            text.lines().any(|l| !l.contains(" - - [")),
+            "{format}: some users"
+        );
+    }
+    let out = logpipe(&["generate", "-n", "1", "--utc-offset", "+01:00"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the original format has no offset"));
+}
+
 #[test]
 fn bad_arguments_are_explained() {
     let out = logpipe(&["generate", "-n", "1", "--ipv6-share", "2"], b"");

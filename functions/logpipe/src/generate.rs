@@ -4,17 +4,23 @@
 //! picked uniformly as its `random.choice` did (DESIGN.md §1). Options make the
 //! traffic more like a real site's: weighted methods and statuses, many
 //! endpoints with query strings, IPv6 clients, and a clock that advances.
+//! The line format the records are for decides which fields beyond the
+//! original's are filled: a remote user for a server's format, an
+//! X-Forwarded-For chain for NGINX's `main`, a virtual host and port for
+//! `vhost_combined`.
 
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Arc;
 
-use chrono::{FixedOffset, NaiveDateTime, TimeDelta};
+use chrono::{FixedOffset, NaiveDateTime, Offset, TimeDelta, Utc};
 use fake::Fake;
 use fake::faker::internet::en::IPv4;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
-use crate::record::AccessLog;
+use crate::format::{LineFormat, SERVER_PORT};
+use crate::record::{AccessLog, Extra, ValueKind};
 use crate::timestamp::LogTime;
 
 /// The original producer's value sets.
@@ -68,6 +74,36 @@ mod weighted {
     ];
 }
 
+/// The fields web servers log and the original system did not, drawn from
+/// small sets of plausible values (documentation addresses, RFC 5737/3849).
+mod server {
+    /// Users of HTTP basic authentication, on [`USER_SHARE`] of the lines.
+    pub const USERS: [&str; 5] = ["alice", "bob", "carol", "deploy", "monitor"];
+    pub const USER_SHARE: f64 = 0.05;
+    /// X-Forwarded-For headers as a proxy in front of NGINX passes them: the
+    /// client and the proxies it went through, and a proxy that hides the
+    /// client (Squid's `unknown`); on [`FORWARDED_SHARE`] of the lines.
+    pub const FORWARDED_FOR: [&str; 6] = [
+        "203.0.113.7",
+        "203.0.113.7, 10.0.0.2",
+        "198.51.100.23, 10.0.0.2",
+        "192.0.2.44, 198.51.100.9, 10.0.0.3",
+        "2001:db8::7, 10.0.0.2",
+        "unknown, 10.0.0.2",
+    ];
+    pub const FORWARDED_SHARE: f64 = 0.3;
+    pub const VHOSTS: [&str; 4] = [
+        "www.example.com",
+        "api.example.com",
+        "shop.example.com",
+        "static.example.com",
+    ];
+    /// Most sites redirect plain HTTP to HTTPS: few requests stay on port 80.
+    pub const HTTPS_SHARE: f64 = 0.85;
+    /// Mixed into the seed for the stream these fields are drawn from.
+    pub const SEED_SALT: u64 = 0x5e4e_f1e1_d5f0_4a75;
+}
+
 /// Endpoints of a small web shop; `{}` is replaced by a number.
 const EXTENDED_ENDPOINTS: [&str; 16] = [
     "/",
@@ -106,6 +142,10 @@ pub struct GeneratorConfig {
     pub extended_endpoints: bool,
     /// Share of clients with an IPv6 address, 0.0..=1.0.
     pub ipv6_share: f64,
+    /// The format the records will be written in: the generator fills the
+    /// fields it has beyond the original's (and only those), and gives a
+    /// server's format UTC timestamps when `utc_offset` is `None`.
+    pub format: LineFormat,
 }
 
 impl Default for GeneratorConfig {
@@ -118,6 +158,7 @@ impl Default for GeneratorConfig {
             weighted: false,
             extended_endpoints: false,
             ipv6_share: 0.0,
+            format: LineFormat::Original,
         }
     }
 }
@@ -149,6 +190,11 @@ impl GeneratorConfig {
 #[derive(Debug, Clone)]
 pub struct Generator {
     rng: Xoshiro256PlusPlus,
+    /// The fields beyond the original's come from a stream of their own:
+    /// with the same seed, every format gets the same requests.
+    server_rng: Xoshiro256PlusPlus,
+    /// The name of the port's extra field, shared by every record.
+    server_port: Arc<str>,
     config: GeneratorConfig,
     seed: u64,
     start: NaiveDateTime,
@@ -156,7 +202,10 @@ pub struct Generator {
 }
 
 impl Generator {
-    pub fn new(config: GeneratorConfig) -> Self {
+    pub fn new(mut config: GeneratorConfig) -> Self {
+        if config.format.is_server_format() && config.utc_offset.is_none() {
+            config.utc_offset = Some(Utc.fix());
+        }
         let seed = config.seed.unwrap_or_else(rand::random);
         let start = config
             .start
@@ -166,6 +215,8 @@ impl Generator {
             start - TimeDelta::nanoseconds(i64::from(start.and_utc().timestamp_subsec_nanos()));
         Generator {
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            server_rng: Xoshiro256PlusPlus::seed_from_u64(seed ^ server::SEED_SALT),
+            server_port: Arc::from(SERVER_PORT),
             config,
             seed,
             start,
@@ -176,6 +227,11 @@ impl Generator {
     /// The seed in use, to reproduce this stream.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// The format the records are for.
+    pub fn format(&self) -> LineFormat {
+        self.config.format
     }
 
     /// The next record.
@@ -202,7 +258,7 @@ impl Generator {
         let referrer = pick(&mut self.rng, &original::REFERRERS);
         let user_agent = pick(&mut self.rng, &original::USER_AGENTS);
         self.produced += 1;
-        AccessLog {
+        let mut record = AccessLog {
             method: Cow::Borrowed(method),
             endpoint,
             protocol: Cow::Borrowed(original::PROTOCOL),
@@ -210,6 +266,35 @@ impl Generator {
             referrer: Some(Cow::Borrowed(referrer)),
             user_agent: Some(Cow::Borrowed(user_agent)),
             ..AccessLog::new(Some(ip), timestamp, status)
+        };
+        if self.config.format.is_server_format() {
+            self.fill_server_fields(&mut record);
+        }
+        record
+    }
+
+    /// The fields the format has beyond the original's.
+    fn fill_server_fields(&mut self, record: &mut AccessLog<'static>) {
+        let rng = &mut self.server_rng;
+        if rng.random_bool(server::USER_SHARE) {
+            record.user = Some(Cow::Borrowed(pick(rng, &server::USERS)));
+        }
+        let format = self.config.format;
+        if format.has_forwarded_for() && rng.random_bool(server::FORWARDED_SHARE) {
+            record.forwarded_for = Some(Cow::Borrowed(pick(rng, &server::FORWARDED_FOR)));
+        }
+        if format.has_vhost() {
+            record.vhost = Some(Cow::Borrowed(pick(rng, &server::VHOSTS)));
+            let port = if rng.random_bool(server::HTTPS_SHARE) {
+                "443"
+            } else {
+                "80"
+            };
+            record.extra.push(Extra {
+                name: self.server_port.clone(),
+                kind: ValueKind::Integer,
+                value: Cow::Borrowed(port),
+            });
         }
     }
 
@@ -386,6 +471,124 @@ mod tests {
         })
         .record();
         assert_eq!(r.timestamp.to_iso(), "2026-01-21T22:23:40+01:00");
+    }
+
+    fn in_format(format: LineFormat, seed: u64) -> Vec<AccessLog<'static>> {
+        Generator::new(GeneratorConfig {
+            seed: Some(seed),
+            start: Some(start()),
+            format,
+            ..GeneratorConfig::default()
+        })
+        .take(20_000)
+        .collect()
+    }
+
+    fn share(records: &[AccessLog<'_>], test: impl Fn(&AccessLog<'_>) -> bool) -> f64 {
+        records.iter().filter(|r| test(r)).count() as f64 / records.len() as f64
+    }
+
+    #[test]
+    fn server_fields_only_when_the_format_has_them() {
+        for format in LineFormat::ALL {
+            let records = in_format(format, 7);
+            let users = share(&records, |r| r.user.is_some());
+            let forwarded = share(&records, |r| r.forwarded_for.is_some());
+            let vhosts = share(&records, |r| r.vhost.is_some());
+            let ports = share(&records, |r| !r.extra.is_empty());
+            if format.is_server_format() {
+                assert!((0.04..0.06).contains(&users), "{format:?}: {users}");
+            } else {
+                assert_eq!(users, 0.0);
+            }
+            if format.has_forwarded_for() {
+                assert!((0.28..0.32).contains(&forwarded), "{forwarded}");
+            } else {
+                assert_eq!(forwarded, 0.0, "{format:?}");
+            }
+            let expected = if format.has_vhost() { 1.0 } else { 0.0 };
+            assert_eq!((vhosts, ports), (expected, expected), "{format:?}");
+            assert!(
+                records
+                    .iter()
+                    .all(|r| r.ident.is_none() && r.client_host.is_none() && r.request.is_none())
+            );
+        }
+    }
+
+    #[test]
+    fn server_fields_come_from_their_sets() {
+        let records = in_format(LineFormat::NginxMain, 7);
+        assert!(records.iter().all(|r| {
+            r.user.as_deref().is_none_or(|u| server::USERS.contains(&u))
+                && r.forwarded_for
+                    .as_deref()
+                    .is_none_or(|f| server::FORWARDED_FOR.contains(&f))
+        }));
+        let records = in_format(LineFormat::VhostCombined, 7);
+        for r in &records {
+            assert!(server::VHOSTS.contains(&r.vhost.as_deref().unwrap()));
+            let [port] = &r.extra[..] else {
+                panic!("one extra field: {:?}", r.extra)
+            };
+            assert_eq!((&*port.name, port.kind), (SERVER_PORT, ValueKind::Integer));
+            assert!(port.value == "443" || port.value == "80", "{port:?}");
+        }
+        let https = share(&records, |r| r.extra[0].value == "443");
+        assert!((0.83..0.87).contains(&https), "{https}");
+    }
+
+    #[test]
+    fn server_fields_are_reproducible_by_seed() {
+        for format in [LineFormat::NginxMain, LineFormat::VhostCombined] {
+            let a = in_format(format, 7);
+            assert_eq!(a, in_format(format, 7), "{format:?}");
+            let b = in_format(format, 8);
+            let fields =
+                |r: &AccessLog<'static>| (r.user.clone(), r.forwarded_for.clone(), r.vhost.clone());
+            assert_ne!(
+                a.iter().map(fields).collect::<Vec<_>>(),
+                b.iter().map(fields).collect::<Vec<_>>(),
+                "{format:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_format_gets_the_same_requests() {
+        let original = in_format(LineFormat::Original, 7);
+        for format in LineFormat::ALL {
+            for (a, b) in original.iter().zip(in_format(format, 7)) {
+                let without_server_fields = AccessLog {
+                    user: None,
+                    forwarded_for: None,
+                    vhost: None,
+                    extra: Vec::new(),
+                    timestamp: a.timestamp,
+                    ..b
+                };
+                assert_eq!(a, &without_server_fields, "{format:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn server_formats_are_stamped_in_utc_unless_told() {
+        let r = seeded(GeneratorConfig {
+            format: LineFormat::Common,
+            ..GeneratorConfig::default()
+        })
+        .record();
+        assert_eq!(r.timestamp.to_iso(), "2026-01-21T22:23:40+00:00");
+        let r = seeded(GeneratorConfig {
+            format: LineFormat::Common,
+            utc_offset: FixedOffset::east_opt(-7 * 3600),
+            ..GeneratorConfig::default()
+        })
+        .record();
+        assert_eq!(r.timestamp.to_iso(), "2026-01-21T22:23:40-07:00");
+        let r = seeded(GeneratorConfig::default()).record();
+        assert_eq!(r.timestamp, LogTime::Naive(start()));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
+use crate::format::LineFormat;
 use crate::generate::{Generator, GeneratorConfig};
 use crate::kafka::{LogProducer, ProduceReport};
 use crate::metrics::print_emf;
@@ -35,6 +36,10 @@ pub struct ProduceRequest {
     pub rate: Option<f64>,
     /// Share of IPv6 clients, 0 to 1.
     pub ipv6_share: Option<f64>,
+    /// Line format: `original` (default), `combined`, `common`, `nginx-main`
+    /// or `vhost-combined`; the server formats are stamped in UTC.
+    #[serde(default)]
+    pub format: LineFormat,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -93,6 +98,7 @@ impl ProduceRequest {
             start: self.start,
             rate: self.rate.or(base.rate),
             ipv6_share: self.ipv6_share.unwrap_or(base.ipv6_share),
+            format: self.format,
             ..base
         }
     }
@@ -193,6 +199,14 @@ mod tests {
     }
 
     #[test]
+    fn format_reaches_the_generator() {
+        for format in LineFormat::ALL {
+            let r = ProduceRequest::from_json(&json!({"format": format.name()})).unwrap();
+            assert_eq!(r.generator_config().format, format);
+        }
+    }
+
+    #[test]
     fn bad_payloads_name_the_field() {
         let cases = [
             (
@@ -220,6 +234,10 @@ mod tests {
                 "expected a JSON object like {\"count\": 15000, \"seed\": 7}, found [1,2]",
             ),
             (json!("15000"), "found \"15000\""),
+            (
+                json!({"format": "nginx_main"}),
+                "field `format`: unknown variant `nginx_main`, expected one of `original`, `combined`, `common`, `nginx-main`, `vhost-combined`",
+            ),
         ];
         for (payload, message) in cases {
             let e = ProduceRequest::from_json(&payload).unwrap_err().to_string();

@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use super::{KafkaContext, client_config};
 use crate::config::KafkaSettings;
-use crate::format::{LineFormat, LineWriter};
+use crate::format::LineWriter;
 use crate::generate::Generator;
 
 /// How often the producing loop serves delivery reports and progress.
@@ -117,7 +117,8 @@ impl LogProducer {
         }
     }
 
-    /// Generates `count` lines and publishes them, keyed by client address so
+    /// Generates `count` lines in the generator's format and publishes them,
+    /// keyed by client address so
     /// that load spreads over partitions and each client's requests stay in
     /// order. Returns once every record is acknowledged or failed, or at
     /// `deadline`, when whatever is still queued is purged and counted failed.
@@ -132,18 +133,17 @@ impl LogProducer {
         let started = Instant::now();
         // Reports of an earlier, interrupted run are not this run's.
         self.producer.context().take_deliveries();
-        let mut writer = LineWriter::new(LineFormat::Original);
+        let mut writer = LineWriter::new(generator.format());
         let mut line = Vec::with_capacity(256);
         let mut sent = 0;
         let mut stopped: Option<String> = None;
 
         'lines: while sent < count {
             line.clear();
-            writer.write(&generator.record(), &mut line);
-            let key_len = memchr::memchr(b' ', &line).unwrap_or(line.len());
+            let client = writer.write(&generator.record(), &mut line);
             let mut record = BaseRecord::to(&self.topic)
                 .payload(&line[..])
-                .key(&line[..key_len]);
+                .key(&line[client]);
             loop {
                 match self.producer.send(record) {
                     Ok(()) => break,
