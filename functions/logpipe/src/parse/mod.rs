@@ -11,6 +11,7 @@
 mod error;
 pub mod fast;
 mod fields;
+pub mod custom;
 pub mod general;
 
 pub use error::{Field, ParseError, Problem};
