@@ -87,6 +87,15 @@ impl LogTime {
     /// Parses the Common/Combined Log Format's `%d/%b/%Y:%H:%M:%S %z`,
     /// e.g. `10/Oct/2000:13:55:36 -0700`.
     pub fn parse_common(text: &str) -> Result<Self, TimestampError> {
+        match common_at_a_glance(text.as_bytes()) {
+            Some(t) => Ok(LogTime::Offset(t)),
+            None => Self::common_step_by_step(text),
+        }
+    }
+
+    /// [`parse_common`](Self::parse_common) one field at a time, so that
+    /// an error names the first thing wrong.
+    fn common_step_by_step(text: &str) -> Result<Self, TimestampError> {
         let b = text.as_bytes();
         if b.len() != COMMON_WIDTH {
             return Err(shape("`DD/Mon/YYYY:HH:MM:SS +ZZZZ`", COMMON_WIDTH, text));
@@ -361,6 +370,38 @@ fn original_at_a_glance(b: &[u8]) -> Option<NaiveDateTime> {
     )
 }
 
+/// The usual `DD/Mon/YYYY:HH:MM:SS +ZZZZ` in one look, like
+/// [`original_at_a_glance`]: `None` for anything else, which the
+/// step-by-step reading then names.
+fn common_at_a_glance(b: &[u8]) -> Option<DateTime<FixedOffset>> {
+    let b: &[u8; COMMON_WIDTH] = b.try_into().ok()?;
+    if [b[2], b[6], b[11], b[14], b[17], b[20]] != *b"//::: " {
+        return None;
+    }
+    let pair = |at: usize| {
+        let (tens, units) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
+        (tens < 10 && units < 10).then(|| u32::from(tens) * 10 + u32::from(units))
+    };
+    let month = MONTHS.iter().position(|m| **m == [b[3], b[4], b[5]])? as u32 + 1;
+    let year = pair(7)? * 100 + pair(9)?;
+    let local = NaiveDate::from_ymd_opt(year as i32, month, pair(0)?)?.and_hms_opt(
+        pair(12)?,
+        pair(15)?,
+        pair(18)?,
+    )?;
+    let (hours, minutes) = (pair(22)? as i32, pair(24)? as i32);
+    let sign = match b[21] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    if minutes >= 60 {
+        return None;
+    }
+    let offset = FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))?;
+    local.and_local_timezone(offset).single()
+}
+
 /// Writes `n` (below 100) as two digits at the start of `out`.
 fn put2(out: &mut [u8], n: u32) {
     out[0] = b'0' + (n / 10 % 10) as u8;
@@ -458,6 +499,35 @@ mod tests {
             checked > 100,
             "only {checked} valid stamps among the variants"
         );
+    }
+
+    /// As [`at_a_glance_agrees_with_step_by_step`], for the common shape.
+    #[test]
+    fn common_at_a_glance_agrees_with_step_by_step() {
+        let stamps = [
+            "21/Jan/2026:22:23:40 +0100",
+            "29/Feb/2024:00:00:00 -0000",
+            "29/Feb/2026:23:59:59 +2359",
+            "31/Apr/2026:12:00:00 -0530",
+            "31/Dec/9999:23:59:60 +0000",
+            "00/Jun/0000:24:00:00 +0060",
+        ];
+        let mut checked = 0;
+        for stamp in stamps {
+            for at in 0..stamp.len() {
+                for c in [
+                    "0", "1", "2", "3", "6", "9", " ", "+", "-", ":", "J", "a", "/", "é",
+                ] {
+                    let mut text = stamp.to_owned();
+                    text.replace_range(at..at + 1, c);
+                    let glance = common_at_a_glance(text.as_bytes()).map(LogTime::Offset);
+                    let step_by_step = LogTime::common_step_by_step(&text).ok();
+                    assert_eq!(glance, step_by_step, "{text:?}");
+                    checked += usize::from(glance.is_some());
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} valid stamps among the variants");
     }
 
     #[test]

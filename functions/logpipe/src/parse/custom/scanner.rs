@@ -105,15 +105,15 @@ const NO_TIME: LogTime = LogTime::Naive(NaiveDateTime::MIN);
 impl Scanner {
     pub(crate) fn parse<'a>(&self, line: &'a str) -> Result<AccessLog<'a>, ParseError> {
         let head = self.head.bytes();
-        if !line.as_bytes().starts_with(head) {
+        if !starts_with(line.as_bytes(), head) {
             return Err(expected_text(line, 0, &self.head));
         }
         let mut record = AccessLog::new(None, NO_TIME, 0);
         let mut at = head.len();
         let last = self.steps.len().saturating_sub(1);
         for (i, step) in self.steps.iter().enumerate() {
-            let (end, next) = step.find_end(line, at, i == last)?;
-            step.field.fill(&mut record, &line[at..end], at)?;
+            let (end, next, escaped) = step.find_end(line, at, i == last)?;
+            step.field.fill(&mut record, &line[at..end], at, escaped)?;
             at = next;
         }
         if at < line.len() {
@@ -128,20 +128,27 @@ impl Scanner {
 }
 
 impl Step {
-    /// Where the field that starts at `at` ends, and where the text after
-    /// its literal starts.
-    fn find_end(&self, line: &str, at: usize, last: bool) -> Result<(usize, usize), ParseError> {
+    /// Where the field that starts at `at` ends, where the text after its
+    /// literal starts, and whether the value holds a `\\` (a quoted value
+    /// without one needs no unescaping, and is not scanned again for it).
+    fn find_end(
+        &self,
+        line: &str,
+        at: usize,
+        last: bool,
+    ) -> Result<(usize, usize, bool), ParseError> {
         let b = line.as_bytes();
         let then = self.then.bytes();
         if last {
             if then.is_empty() {
-                return Ok((b.len(), b.len()));
+                return Ok((b.len(), b.len(), self.field.quoted));
             }
             let end = b.len().wrapping_sub(then.len());
-            if b.len() >= at + then.len() && b.ends_with(then) {
-                if !(self.field.quoted && ends_in_escape(&b[at..end])) {
-                    return Ok((end, b.len()));
-                }
+            if b.len() >= at + then.len()
+                && starts_with(&b[end..], then)
+                && !(self.field.quoted && ends_in_escape(&b[at..end]))
+            {
+                return Ok((end, b.len(), self.field.quoted));
             }
             return Err(match self.field.quoted {
                 true => unterminated(at),
@@ -150,22 +157,24 @@ impl Step {
         }
         if let Some(width) = self.field.width
             && line.get(at..at + width).is_some()
-            && b[at + width..].starts_with(then)
+            && starts_with(&b[at + width..], then)
         {
-            return Ok((at + width, at + width + then.len()));
+            return Ok((at + width, at + width + then.len(), false));
         }
         if self.field.quoted {
             let mut from = at;
+            let mut escaped = false;
             while from < b.len()
                 && let Some(found) = memchr::memchr2(b'"', b'\\', &b[from..])
             {
                 let found = from + found;
                 if b[found] == b'\\' {
+                    escaped = true;
                     from = found + 2;
                     continue;
                 }
-                if b[found..].starts_with(then) {
-                    return Ok((found, found + then.len()));
+                if starts_with(&b[found..], then) {
+                    return Ok((found, found + then.len(), escaped));
                 }
                 from = found + 1;
             }
@@ -176,15 +185,22 @@ impl Step {
             && let Some(found) = memchr::memchr(then[0], &b[from..])
         {
             let found = from + found;
-            if b[found..].starts_with(then)
+            if starts_with(&b[found..], then)
                 && !(self.field.list && continues_list(b, at, found, then.len()))
             {
-                return Ok((found, found + then.len()));
+                return Ok((found, found + then.len(), false));
             }
             from = found + 1;
         }
         Err(expected_text(line, at, &self.then))
     }
+}
+
+/// `hay.starts_with(literal)` without a call to `memcmp`: literals are a
+/// few bytes, and the call was a third of the time of a line.
+#[inline]
+fn starts_with(hay: &[u8], literal: &[u8]) -> bool {
+    hay.len() >= literal.len() && hay.iter().zip(literal).all(|(a, b)| a == b)
 }
 
 /// Whether the separator at `found` is inside a list rather than after it:
@@ -233,8 +249,9 @@ impl Field {
         record: &mut AccessLog<'a>,
         value: &'a str,
         at: usize,
+        escaped: bool,
     ) -> Result<(), ParseError> {
-        let text = |value: &'a str| match self.quoted {
+        let text = |value: &'a str| match escaped {
             true => fields::unescape(value),
             false => Cow::Borrowed(value),
         };
@@ -262,7 +279,7 @@ impl Field {
         match standard {
             Standard::Client => client(record, value, at),
             Standard::Time(shape) => record.timestamp = time(shape, value, at, &self.display)?,
-            Standard::Request => fields::request(value, self.quoted).fill(record),
+            Standard::Request => fields::request(value, escaped).fill(record),
             Standard::Method => record.method = part(value),
             Standard::Endpoint => record.endpoint = part(value),
             Standard::Protocol => record.protocol = part(value),
