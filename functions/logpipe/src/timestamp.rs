@@ -527,7 +527,10 @@ mod tests {
                 }
             }
         }
-        assert!(checked > 100, "only {checked} valid stamps among the variants");
+        assert!(
+            checked > 100,
+            "only {checked} valid stamps among the variants"
+        );
     }
 
     #[test]
@@ -622,7 +625,10 @@ mod tests {
         let t = LogTime::parse_iso8601("2026-01-21T22:23:40+00:00").unwrap();
         assert_eq!(t.to_iso(), "2026-01-21T22:23:40+00:00");
         let t = LogTime::parse_iso8601("2000-10-10T13:55:36-07:00").unwrap();
-        assert_eq!(t, LogTime::parse_common("10/Oct/2000:13:55:36 -0700").unwrap());
+        assert_eq!(
+            t,
+            LogTime::parse_common("10/Oct/2000:13:55:36 -0700").unwrap()
+        );
         assert_eq!(t.to_iso(), "2000-10-10T13:55:36-07:00");
         let t = LogTime::parse_iso8601("2024-02-01T00:00:00+0530").unwrap();
         assert_eq!(t.to_iso(), "2024-02-01T00:00:00+05:30");

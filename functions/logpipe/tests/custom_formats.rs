@@ -63,7 +63,11 @@ const SLOTS: [Slot; 15] = [
 const SEPARATORS: [&str; 6] = [" ", " | ", "\t", " ~ ", ";", "> <"];
 
 /// The variable (or directive) for a slot, and the extra it makes.
-fn variable(slot: Slot, apache: bool, time: usize) -> Option<(&'static str, Option<(&'static str, ValueKind)>)> {
+fn variable(
+    slot: Slot,
+    apache: bool,
+    time: usize,
+) -> Option<(&'static str, Option<(&'static str, ValueKind)>)> {
     use ValueKind as K;
     Some(match (slot, apache) {
         (Slot::Client, false) => ("$remote_addr", None),
@@ -92,9 +96,10 @@ fn variable(slot: Slot, apache: bool, time: usize) -> Option<(&'static str, Opti
             "$upstream_response_time",
             Some(("upstream_response_time", K::FloatList)),
         ),
-        (Slot::UpstreamStatus, false) => {
-            ("$upstream_status", Some(("upstream_status", K::IntegerList)))
-        }
+        (Slot::UpstreamStatus, false) => (
+            "$upstream_status",
+            Some(("upstream_status", K::IntegerList)),
+        ),
         (Slot::UpstreamAddr, false) => ("$upstream_addr", Some(("upstream_addr", K::KeywordList))),
         (Slot::RequestId, false) => ("$request_id", Some(("request_id", K::Keyword))),
         (Slot::RequestId, true) => (
@@ -172,7 +177,13 @@ fn values() -> impl Strategy<Value = Values> {
     ];
     (
         (
-            (0u8..4, any::<[u8; 4]>(), any::<u128>(), token(), any::<[u8; 4]>()),
+            (
+                0u8..4,
+                any::<[u8; 4]>(),
+                any::<u128>(),
+                token(),
+                any::<[u8; 4]>(),
+            ),
             proptest::option::of(token()),
             proptest::option::of(token()),
             request,
@@ -354,13 +365,19 @@ impl Case {
                     let value = match extra {
                         Slot::Count => v.count.map(|n| n.to_string()),
                         Slot::Duration if self.apache => v.millis.map(|ms| (ms * 1000).to_string()),
-                        Slot::Duration => v.millis.map(|ms| format!("{}.{:03}", ms / 1000, ms % 1000)),
-                        Slot::UpstreamTimes => v.upstream.as_ref().map(|u| {
-                            list(u.iter().map(|(ms, _, _)| format!("{}.{:03}", ms / 1000, ms % 1000)))
-                        }),
-                        Slot::UpstreamStatus => {
-                            v.upstream.as_ref().map(|u| list(u.iter().map(|(_, s, _)| s.to_string())))
+                        Slot::Duration => {
+                            v.millis.map(|ms| format!("{}.{:03}", ms / 1000, ms % 1000))
                         }
+                        Slot::UpstreamTimes => v.upstream.as_ref().map(|u| {
+                            list(
+                                u.iter()
+                                    .map(|(ms, _, _)| format!("{}.{:03}", ms / 1000, ms % 1000)),
+                            )
+                        }),
+                        Slot::UpstreamStatus => v
+                            .upstream
+                            .as_ref()
+                            .map(|u| list(u.iter().map(|(_, s, _)| s.to_string()))),
                         Slot::UpstreamAddr => v
                             .upstream
                             .as_ref()
@@ -440,6 +457,57 @@ proptest! {
         if let Err(e) = format.parse(&damaged) {
             prop_assert!(e.at <= damaged.len(), "{e} in {damaged:?}");
             prop_assert!(!e.to_string().is_empty());
+        }
+    }
+}
+
+/// Pieces format strings are made of, good and bad, so that random
+/// strings reach the compiler's corners (the fuzz target goes further).
+fn format_piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("$".to_owned()),
+        Just("${".to_owned()),
+        Just("}".to_owned()),
+        Just("%".to_owned()),
+        Just("%{".to_owned()),
+        Just("\"".to_owned()),
+        Just("'".to_owned()),
+        Just("\\".to_owned()),
+        Just("\\\"".to_owned()),
+        Just(";".to_owned()),
+        Just("log_format ".to_owned()),
+        Just("LogFormat ".to_owned()),
+        Just("$time_local".to_owned()),
+        Just("$status".to_owned()),
+        Just("$upstream_status".to_owned()),
+        Just("%t".to_owned()),
+        Just("%>s".to_owned()),
+        Just("%U%q".to_owned()),
+        Just("%{msec}t".to_owned()),
+        "[ -~]{0,3}",
+        "\\PC{0,2}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Any string compiles or is refused with a position inside it; a
+    /// compiled format answers any line without a panic.
+    #[test]
+    fn any_format_string_compiles_or_is_refused(
+        pieces in proptest::collection::vec(format_piece(), 0..12),
+        line in "\\PC{0,60}",
+    ) {
+        let spec: String = pieces.concat();
+        match CompiledFormat::compile(&spec) {
+            Err(e) => prop_assert!(e.at <= spec.len(), "{e} in {spec:?}"),
+            Ok(format) => {
+                if let Err(e) = format.parse(&line) {
+                    prop_assert!(e.at <= line.len(), "{e} in {line:?}");
+                }
+                let _ = format.quotes_its_strings();
+            }
         }
     }
 }

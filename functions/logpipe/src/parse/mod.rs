@@ -8,10 +8,10 @@
 //! Every rejection is a [`ParseError`] naming the field, the byte offset and
 //! the problem.
 
+pub mod custom;
 mod error;
 pub mod fast;
 mod fields;
-pub mod custom;
 pub mod general;
 
 pub use error::{Field, ParseError, Problem};

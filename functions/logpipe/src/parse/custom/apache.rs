@@ -214,8 +214,8 @@ fn directive(
     } else {
         letter
     };
-    let mut variable =
-        variables::apache(letter, modifier, arg).map_err(|problem| FormatError::new(at, problem))?;
+    let mut variable = variables::apache(letter, modifier, arg)
+        .map_err(|problem| FormatError::new(at, problem))?;
     if letter == "Uq" {
         variable.display = "%U%q".to_owned();
     }

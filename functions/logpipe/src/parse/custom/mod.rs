@@ -102,8 +102,14 @@ impl FormatError {
 pub(crate) enum Piece {
     /// Literal text; `origin[i]` is the position of its byte `i` in the
     /// string given (escapes and quoting make the two differ).
-    Text { text: String, origin: Vec<usize> },
-    Variable { variable: Variable, at: usize },
+    Text {
+        text: String,
+        origin: Vec<usize>,
+    },
+    Variable {
+        variable: Variable,
+        at: usize,
+    },
 }
 
 impl CompiledFormat {
@@ -140,9 +146,7 @@ impl CompiledFormat {
         self.scanner.steps.iter().all(|step| {
             let string = matches!(
                 step.field.target,
-                Target::Standard(
-                    Standard::Request | Standard::Referrer | Standard::UserAgent
-                )
+                Target::Standard(Standard::Request | Standard::Referrer | Standard::UserAgent)
             );
             !string || step.field.quoted
         })
@@ -158,9 +162,9 @@ impl CompiledFormat {
 fn detect(spec: &str) -> Result<Syntax, FormatError> {
     let trimmed = spec.trim_start();
     let starts_with_word = |word: &str| {
-        trimmed.strip_prefix(word).is_some_and(|rest| {
-            rest.starts_with(|c: char| c.is_whitespace()) || rest.is_empty()
-        })
+        trimmed
+            .strip_prefix(word)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_whitespace()) || rest.is_empty())
     };
     if starts_with_word("log_format") {
         return Ok(Syntax::Nginx);
@@ -213,7 +217,10 @@ fn build(pieces: Vec<Piece>) -> Result<Scanner, FormatError> {
             },
             Piece::Variable { variable, at } => {
                 let before = i.checked_sub(1).map(|j| &pieces[j]);
-                if let Some(Piece::Variable { variable: first, .. }) = before {
+                if let Some(Piece::Variable {
+                    variable: first, ..
+                }) = before
+                {
                     return Err(FormatError::new(
                         *at,
                         FormatProblem::AdjacentFields {

@@ -164,14 +164,22 @@ fn tokenize(body: &str, origin: &[usize]) -> Result<Vec<Piece>, FormatError> {
         let (name, end) = if b.get(dollar + 1) == Some(&b'{') {
             let close = memchr::memchr(b'}', &b[dollar..])
                 .map(|c| c + dollar)
-                .ok_or_else(|| FormatError::new(position(dollar), FormatProblem::Unclosed("`${`")))?;
+                .ok_or_else(|| {
+                    FormatError::new(position(dollar), FormatProblem::Unclosed("`${`"))
+                })?;
             (&body[dollar + 2..close], close + 1)
         } else {
-            let len = b[dollar + 1..].iter().take_while(|&&c| is_name_byte(c)).count();
+            let len = b[dollar + 1..]
+                .iter()
+                .take_while(|&&c| is_name_byte(c))
+                .count();
             (&body[dollar + 1..dollar + 1 + len], dollar + 1 + len)
         };
         if name.is_empty() || !name.bytes().all(is_name_byte) {
-            return Err(FormatError::new(position(dollar), FormatProblem::NoVariableName));
+            return Err(FormatError::new(
+                position(dollar),
+                FormatProblem::NoVariableName,
+            ));
         }
         push_text(&mut pieces, &mut names, body, origin, text_start, dollar);
         pieces.push(Piece::Variable {

@@ -30,7 +30,10 @@ use crate::timestamp::LogTime;
 pub(crate) enum Target {
     Standard(Standard),
     /// Named once, at compile time: each record shares the name.
-    Extra { name: Arc<str>, kind: ValueKind },
+    Extra {
+        name: Arc<str>,
+        kind: ValueKind,
+    },
 }
 
 /// Literal text of the format.

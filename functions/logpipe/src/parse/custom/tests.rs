@@ -109,7 +109,8 @@ fn nginx_directive_forms() {
 fn apache_common_combined_and_vhost_combined() {
     let common = compile(COMMON);
     assert_eq!(common.syntax(), Syntax::Apache);
-    let line = r#"192.0.2.10 - bob [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#;
+    let line =
+        r#"192.0.2.10 - bob [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#;
     let r = common.parse(line).unwrap();
     assert_eq!(r.ip, ip("192.0.2.10"));
     assert_eq!((r.ident.as_deref(), r.user.as_deref()), (None, Some("bob")));
@@ -125,14 +126,23 @@ fn apache_common_combined_and_vhost_combined() {
     let r = common
         .parse(r#"192.0.2.10 - - [10/Oct/2000:13:55:36 -0700] "-" 408 -"#)
         .unwrap();
-    assert_eq!((r.request.as_deref(), r.status, r.size), (Some("-"), 408, Some(0)));
+    assert_eq!(
+        (r.request.as_deref(), r.status, r.size),
+        (Some("-"), 408, Some(0))
+    );
 
     let combined = compile(COMBINED);
     assert!(combined.quotes_its_strings());
     let line = r#"192.0.2.10 - - [10/Oct/2000:13:55:36 -0700] "GET /a%20b HTTP/1.1" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
     let r = combined.parse(line).unwrap();
-    assert_eq!(r.referrer.as_deref(), Some("http://www.example.com/start.html"));
-    assert_eq!(r.user_agent.as_deref(), Some("Mozilla/4.08 [en] (Win98; I ;Nav)"));
+    assert_eq!(
+        r.referrer.as_deref(),
+        Some("http://www.example.com/start.html")
+    );
+    assert_eq!(
+        r.user_agent.as_deref(),
+        Some("Mozilla/4.08 [en] (Win98; I ;Nav)")
+    );
     assert_eq!(round_trip(&combined, &r), line);
 
     let vhost = compile(VHOST_COMBINED);
@@ -169,12 +179,18 @@ fn client_as_address_host_name_or_chain() {
     assert_eq!((r.ip, r.client_host), (ip("::1"), None));
     let line = format!("client7.example.net {t}");
     let r = format.parse(&line).unwrap();
-    assert_eq!((r.ip, r.client_host.as_deref()), (None, Some("client7.example.net")));
+    assert_eq!(
+        (r.ip, r.client_host.as_deref()),
+        (None, Some("client7.example.net"))
+    );
     // A chain, unquoted: its `, ` does not end the field.
     let line = format!("10.0.0.2, 10.0.0.1, 127.0.0.1 {t}");
     let r = format.parse(&line).unwrap();
     assert_eq!(r.ip, ip("10.0.0.2"));
-    assert_eq!(r.forwarded_for.as_deref(), Some("10.0.0.2, 10.0.0.1, 127.0.0.1"));
+    assert_eq!(
+        r.forwarded_for.as_deref(),
+        Some("10.0.0.2, 10.0.0.1, 127.0.0.1")
+    );
     assert_eq!(round_trip(&format, &r), line);
     let line = format!("unknown, 10.0.0.1 {t}");
     let r = format.parse(&line).unwrap();
@@ -198,7 +214,9 @@ fn nginx_times() {
         assert_eq!((r.timestamp, r.status), (t, 200), "{spec}");
         assert_eq!(round_trip(&format, &r), line);
     }
-    let r = compile("$msec $status").parse("1769034220.123 200").unwrap();
+    let r = compile("$msec $status")
+        .parse("1769034220.123 200")
+        .unwrap();
     assert_eq!(r.timestamp.to_iso(), "2026-01-21T22:23:40+00:00");
     // Only the first time is the timestamp; the others keep their names.
     let r = compile("$time_local $time_iso8601 $msec $status")
@@ -208,8 +226,13 @@ fn nginx_times() {
         extra(&r, "time_iso8601"),
         Some((ValueKind::Keyword, "2026-01-21T22:23:40+00:00"))
     );
-    assert_eq!(extra(&r, "msec"), Some((ValueKind::Float, "1769034220.123")));
-    let e = compile("$msec $status").parse("17690x4220.123 200").unwrap_err();
+    assert_eq!(
+        extra(&r, "msec"),
+        Some((ValueKind::Float, "1769034220.123"))
+    );
+    let e = compile("$msec $status")
+        .parse("17690x4220.123 200")
+        .unwrap_err();
     assert_eq!(e.field, ErrorField::Timestamp);
     assert!(e.to_string().contains("$msec"), "{e}");
     let e = compile("[$time_local] $status")
@@ -220,7 +243,8 @@ fn nginx_times() {
 
 #[test]
 fn nginx_request_parts() {
-    let format = compile(r#"[$time_local] "$request_method $request_uri $server_protocol" $status"#);
+    let format =
+        compile(r#"[$time_local] "$request_method $request_uri $server_protocol" $status"#);
     let line = r#"[21/Jan/2026:22:23:40 +0000] "PUT /items/7?x=1 HTTP/1.1" 201"#;
     let r = format.parse(line).unwrap();
     assert_eq!(
@@ -239,7 +263,10 @@ fn nginx_request_parts() {
         .parse(r#"[21/Jan/2026:22:23:40 +0000] "GET / HTTP/1.1" GET 200"#)
         .unwrap();
     assert_eq!(&*r.method, "GET");
-    assert_eq!(extra(&r, "request_method"), Some((ValueKind::Keyword, "GET")));
+    assert_eq!(
+        extra(&r, "request_method"),
+        Some((ValueKind::Keyword, "GET"))
+    );
 }
 
 #[test]
@@ -249,7 +276,10 @@ fn requests_that_are_not_a_triple_are_kept_raw() {
         (r#""""#, ""),
         (r#""-""#, "-"),
         (r#""\x16\x03\x01\x00\xA5\x01""#, r"\x16\x03\x01\x00\xA5\x01"),
-        (r#""GET /a\x22b HTTP/1.1 junk""#, r"GET /a\x22b HTTP/1.1 junk"),
+        (
+            r#""GET /a\x22b HTTP/1.1 junk""#,
+            r"GET /a\x22b HTTP/1.1 junk",
+        ),
     ] {
         let line = format!(r#"192.0.2.1 - - [21/Jan/2026:22:23:40 +0000] {request} 400 0 "-" "-""#);
         let r = format.parse(&line).unwrap();
@@ -278,7 +308,10 @@ fn sizes_and_statuses() {
             .parse("[21/Jan/2026:22:23:40 +0000] 302 200 0")
             .unwrap();
         assert_eq!(r.status, 200, "{spec}");
-        assert_eq!(extra(&r, "original_status"), Some((ValueKind::Integer, "302")));
+        assert_eq!(
+            extra(&r, "original_status"),
+            Some((ValueKind::Integer, "302"))
+        );
         assert_eq!(r.size, Some(0));
     }
     let r = compile("%t %s %b %B")
@@ -340,9 +373,15 @@ fn nginx_extras_are_typed_as_nginx_documents_them() {
         extra(&r, "upstream_addr"),
         Some((ValueKind::KeywordList, "10.0.0.5:8080, unix:/run/app.sock"))
     );
-    assert_eq!(extra(&r, "request_length"), Some((ValueKind::Integer, "312")));
+    assert_eq!(
+        extra(&r, "request_length"),
+        Some((ValueKind::Integer, "312"))
+    );
     assert_eq!(extra(&r, "connection"), Some((ValueKind::Integer, "1187")));
-    assert_eq!(extra(&r, "request_id"), Some((ValueKind::Keyword, "7f3a9c1e2b4d")));
+    assert_eq!(
+        extra(&r, "request_id"),
+        Some((ValueKind::Keyword, "7f3a9c1e2b4d"))
+    );
     assert_eq!(extra(&r, "gzip_ratio"), None, "`-` is absent");
     assert_eq!(round_trip(&format, &r), line);
 
@@ -364,7 +403,9 @@ fn nginx_extras_are_typed_as_nginx_documents_them() {
     );
     for bad in ["rt=inf", "rt=NaN", "len=3.5", "us=200, OK", "urt=0.1, x"] {
         let line = format!("[21/Jan/2026:22:23:40 +0000] 200 {bad} ");
-        let mut full = String::from("[21/Jan/2026:22:23:40 +0000] 200 rt=- uct=- urt=- us=- ua=- len=1 conn=1 id=- ratio=-");
+        let mut full = String::from(
+            "[21/Jan/2026:22:23:40 +0000] 200 rt=- uct=- urt=- us=- ua=- len=1 conn=1 id=- ratio=-",
+        );
         let key = &bad[..bad.find('=').unwrap() + 1];
         let at = full.find(&format!(" {key}")).unwrap() + 1;
         let end = full[at..].find(' ').map_or(full.len(), |e| e + at);
@@ -419,13 +460,28 @@ fn apache_directives_with_their_documented_names() {
         ("%A", "192.0.2.1", "local_ip", Keyword),
         ("%V", "www.example.com", "server_name", Keyword),
         ("%q", "?id=7", "query_string", Keyword),
-        ("%{X-Request-ID}i", "abc-123", "request_header_x_request_id", Keyword),
-        ("%{Content-Type}o", "text/html", "response_header_content_type", Keyword),
+        (
+            "%{X-Request-ID}i",
+            "abc-123",
+            "request_header_x_request_id",
+            Keyword,
+        ),
+        (
+            "%{Content-Type}o",
+            "text/html",
+            "response_header_content_type",
+            Keyword,
+        ),
         ("%{session}C", "s3cr3t", "cookie_session", Keyword),
         ("%{UNIQUE_ID}e", "Y5qL3s", "env_unique_id", Keyword),
         ("%{ratio}n", "42", "note_ratio", Keyword),
         ("%{SSL_PROTOCOL}x", "TLSv1.3", "ssl_protocol", Keyword),
-        ("%{Server-Timing}^to", "db;dur=53", "response_trailer_server_timing", Keyword),
+        (
+            "%{Server-Timing}^to",
+            "db;dur=53",
+            "response_trailer_server_timing",
+            Keyword,
+        ),
         ("%{Checksum}^ti", "abc", "request_trailer_checksum", Keyword),
         ("%{Host}i", "example.com", "request_header_host", Keyword),
     ] {
@@ -440,14 +496,22 @@ fn apache_directives_with_their_documented_names() {
 #[test]
 fn apache_standard_directives() {
     let t = "[21/Jan/2026:22:23:40 +0000]";
-    let format = compile(r#"%a %{c}h %l %u %t \"%m %U%q %H\" %>s %B %v \"%{Referer}i\" \"%{User-Agent}i\" \"%{X-Forwarded-For}i\""#);
+    let format = compile(
+        r#"%a %{c}h %l %u %t \"%m %U%q %H\" %>s %B %v \"%{Referer}i\" \"%{User-Agent}i\" \"%{X-Forwarded-For}i\""#,
+    );
     let line = format!(
         r#"198.51.100.7 10.0.0.9 ident7 erin {t} "GET /search?q=a%20b HTTP/1.1" 200 0 www.example.com "-" "Mozilla/5.0" "198.51.100.7, 10.0.0.9""#
     );
     let r = format.parse(&line).unwrap();
     assert_eq!(r.ip, ip("198.51.100.7"));
-    assert_eq!(extra(&r, "peer_host"), Some((ValueKind::Keyword, "10.0.0.9")));
-    assert_eq!((r.ident.as_deref(), r.user.as_deref()), (Some("ident7"), Some("erin")));
+    assert_eq!(
+        extra(&r, "peer_host"),
+        Some((ValueKind::Keyword, "10.0.0.9"))
+    );
+    assert_eq!(
+        (r.ident.as_deref(), r.user.as_deref()),
+        (Some("ident7"), Some("erin"))
+    );
     assert_eq!(
         (&*r.method, &*r.endpoint, &*r.protocol),
         ("GET", "/search?q=a%20b", "HTTP/1.1")
@@ -501,8 +565,14 @@ fn apache_conditions_percent_and_escapes() {
     let r = format.parse(line).unwrap();
     assert_eq!(r.user_agent.as_deref(), Some("curl/8"));
     assert_eq!(r.referrer.as_deref(), Some("-"));
-    assert_eq!(extra(&r, "request_header_x"), Some((ValueKind::Keyword, "x")));
-    assert_eq!(extra(&r, "response_header_y"), Some((ValueKind::Keyword, "y")));
+    assert_eq!(
+        extra(&r, "request_header_x"),
+        Some((ValueKind::Keyword, "x"))
+    );
+    assert_eq!(
+        extra(&r, "response_header_y"),
+        Some((ValueKind::Keyword, "y"))
+    );
     assert_eq!(round_trip(&format, &r), line);
 }
 
@@ -529,7 +599,10 @@ fn lines_that_do_not_fit_are_named_errors() {
     assert_eq!(e.problem, Problem::Unterminated('"'));
     // Cut inside the time.
     let e = format.parse(&good[..20]).unwrap_err();
-    assert!(matches!(e.problem, Problem::Missing | Problem::ExpectedText { .. }), "{e}");
+    assert!(
+        matches!(e.problem, Problem::Missing | Problem::ExpectedText { .. }),
+        "{e}"
+    );
     // Text after the last literal.
     let e = format.parse(&format!("{good} extra")).unwrap_err();
     assert_eq!(e.problem, Problem::Unterminated('"'));
@@ -572,16 +645,19 @@ fn bad_formats_are_named_errors_with_positions() {
         ),
         ("%h %t %>s %", "unknown Apache directive % at byte 10"),
         ("%h %t %>s %{Referer", "`%{` is never closed at byte 10"),
-        ("$remote_addr ${time_local [x] $status", "`${` is never closed at byte 13"),
-        ("$remote_addr $ [$time_local] $status", "`$` without a variable name at byte 13"),
+        (
+            "$remote_addr ${time_local [x] $status",
+            "`${` is never closed at byte 13",
+        ),
+        (
+            "$remote_addr $ [$time_local] $status",
+            "`$` without a variable name at byte 13",
+        ),
         (
             r#"$remote_addr [$time_local] "$request $status"#,
             "this `\"` is never closed at byte 27",
         ),
-        (
-            r#"%h %t \"%r %>s"#,
-            "this `\"` is never closed at byte 6",
-        ),
+        (r#"%h %t \"%r %>s"#, "this `\"` is never closed at byte 6"),
         (
             "$remote_addr$remote_user [$time_local] $status",
             "$remote_addr and $remote_user have nothing between them to tell where one ends at byte 12",
@@ -614,7 +690,10 @@ fn bad_formats_are_named_errors_with_positions() {
             "%t %>s %{msec_frac}t",
             "%{msec_frac}t is not supported: a fraction of a second alone; use %{msec}t or %{usec}t at byte 7",
         ),
-        ("%t %>s %i", "%i is not supported: it without its {argument} at byte 7"),
+        (
+            "%t %>s %i",
+            "%i is not supported: it without its {argument} at byte 7",
+        ),
         (
             "[$time_local] $status $status",
             "$status would be the field `status`, which is a standard field another variable fills at byte 22",
@@ -682,7 +761,9 @@ fn quotes_its_strings_says_whether_strings_are_quoted() {
 
 #[test]
 fn writing_a_record_the_format_lacks_fields_for() {
-    let format = compile(r#"$remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_user_agent" $request_time"#);
+    let format = compile(
+        r#"$remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_user_agent" $request_time"#,
+    );
     let mut record = AccessLog::new(None, stamp("21/Jan/2026:22:23:40 +0000"), 503);
     let mut out = Vec::new();
     format.write(&record, &mut out);

@@ -332,9 +332,7 @@ pub(crate) fn apache(
                 "msec_frac" | "usec_frac" => {
                     unsupported("a fraction of a second alone; use %{msec}t or %{usec}t")
                 }
-                _ => unsupported(
-                    "strftime time formats; use %t, %{sec}t, %{msec}t or %{usec}t",
-                ),
+                _ => unsupported("strftime time formats; use %t, %{sec}t, %{msec}t or %{usec}t"),
             }
         }
         ("r", None) => v(Some(S::Request), "request_line", K::Keyword),
@@ -344,7 +342,10 @@ pub(crate) fn apache(
         ("q", None) => v(None, "query_string", K::Keyword),
         ("H", None) => v(Some(S::Protocol), "request_protocol", K::Keyword),
         ("s", None) if modifier == Some('>') => {
-            Ok(Variable::new(display.clone(), Some(S::Status), "final_status", K::Integer).preferred())
+            Ok(
+                Variable::new(display.clone(), Some(S::Status), "final_status", K::Integer)
+                    .preferred(),
+            )
         }
         ("s", None) => v(Some(S::Status), "original_status", K::Integer),
         ("b", None) => {

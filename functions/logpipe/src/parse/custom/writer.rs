@@ -12,9 +12,10 @@ use crate::timestamp::LogTime;
 pub(crate) fn write(scanner: &Scanner, record: &AccessLog<'_>, out: &mut Vec<u8>) {
     // A chain read from the client field goes back there, unless the
     // format has a field of its own for it.
-    let chain_in_client = !scanner.steps.iter().any(|step| {
-        step.field.target == Target::Standard(Standard::ForwardedFor)
-    });
+    let chain_in_client = !scanner
+        .steps
+        .iter()
+        .any(|step| step.field.target == Target::Standard(Standard::ForwardedFor));
     out.extend_from_slice(scanner.head.bytes());
     for step in &scanner.steps {
         field(&step.field, record, chain_in_client, out);
