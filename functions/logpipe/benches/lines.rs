@@ -6,6 +6,7 @@ use std::hint::black_box;
 
 use chrono::{FixedOffset, NaiveDateTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use logpipe::parse::custom::CompiledFormat;
 use logpipe::parse::{clf, general};
 use logpipe::{
     BulkBody, Document, Generator, GeneratorConfig, KafkaCoordinates, LineFormat, LineWriter,
@@ -187,5 +188,32 @@ fn bulk(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, presets, generate, bulk);
+/// A user's format string equivalent to combined, compiled once, on the
+/// same lines as the combined parser above.
+fn custom(c: &mut Criterion) {
+    let combined = lines(
+        GeneratorConfig {
+            utc_offset: FixedOffset::east_opt(3600),
+            ..config()
+        },
+        LineFormat::Combined,
+    );
+    let format = CompiledFormat::compile(
+        r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
+    )
+    .expect("the combined-equivalent format compiles");
+    assert!(combined.iter().all(|line| format.parse(line).is_ok()));
+    let mut group = c.benchmark_group("user format, combined-equivalent");
+    group.throughput(Throughput::Elements(LINES as u64));
+    group.bench_function("custom: compiled NGINX log_format", |b| {
+        b.iter(|| {
+            for line in &combined {
+                black_box(format.parse(black_box(line)).ok());
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse, presets, generate, bulk, custom);
 criterion_main!(benches);

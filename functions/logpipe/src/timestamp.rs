@@ -27,6 +27,8 @@ pub enum LogTime {
 pub const ORIGINAL_WIDTH: usize = 21;
 /// Width of `21/Jan/2026:22:23:40 +0100`.
 pub const COMMON_WIDTH: usize = 26;
+/// Width of `2026-01-21T22:23:40`, ISO 8601 before its offset.
+pub const ISO_WIDTH: usize = 19;
 
 /// Why a timestamp was rejected. Positions are byte offsets inside the timestamp.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -123,6 +125,49 @@ impl LogTime {
             .single()
             .ok_or_else(|| TimestampError::ImpossibleOffset(text[21..].to_owned()))?;
         Ok(LogTime::Offset(stamped))
+    }
+
+    /// Parses ISO 8601 as NGINX's `$time_iso8601` writes it,
+    /// `2026-01-21T22:23:40+00:00` (also `Z`, `+0000`, or no offset at all,
+    /// which is then a naive time): the inverse of [`write_iso`](Self::write_iso).
+    pub fn parse_iso8601(text: &str) -> Result<Self, TimestampError> {
+        let b = text.as_bytes();
+        if b.len() < ISO_WIDTH {
+            return Err(shape("`YYYY-MM-DDTHH:MM:SS+hh:mm`", ISO_WIDTH + 6, text));
+        }
+        let year = digits(text, 0, 4)? as i32;
+        literal(text, 4, b"-")?;
+        let month = digits(text, 5, 2)?;
+        literal(text, 7, b"-")?;
+        let day = digits(text, 8, 2)?;
+        literal(text, 10, b"T")?;
+        let time = time_of_day(text, 11)?;
+        let local = date(year, month, day)?.and_time(time);
+        let zone = &text[ISO_WIDTH..];
+        let seconds_east = match zone.as_bytes() {
+            [] => return Ok(LogTime::Naive(local)),
+            b"Z" => 0,
+            [sign @ (b'+' | b'-'), ..] if matches!(zone.len(), 5 | 6) => {
+                let minutes_at = if zone.len() == 6 {
+                    literal(text, ISO_WIDTH + 3, b":")?;
+                    4
+                } else {
+                    3
+                };
+                let hours = digits(text, ISO_WIDTH + 1, 2)? as i32;
+                let minutes = digits(text, ISO_WIDTH + minutes_at, 2)? as i32;
+                if minutes >= 60 {
+                    return Err(TimestampError::ImpossibleOffset(zone.to_owned()));
+                }
+                let sign = if *sign == b'-' { -1 } else { 1 };
+                sign * (hours * 3600 + minutes * 60)
+            }
+            _ => return Err(unexpected("an offset `+hh:mm` or `Z`", text, ISO_WIDTH, 6)),
+        };
+        FixedOffset::east_opt(seconds_east)
+            .and_then(|offset| local.and_local_timezone(offset).single())
+            .map(LogTime::Offset)
+            .ok_or_else(|| TimestampError::ImpossibleOffset(zone.to_owned()))
     }
 
     /// Parses whichever of the two shapes `text` has.
@@ -253,6 +298,8 @@ fn literal(text: &str, at: usize, expected: &'static [u8]) -> Result<(), Timesta
     } else {
         let what = match expected {
             b" " => "a space",
+            b"-" => "`-`",
+            b"T" => "`T`",
             b", " => "`, `",
             b"/" => "`/`",
             b":" => "`:`",
@@ -575,6 +622,40 @@ mod tests {
     fn non_ascii_input_is_an_error_not_a_panic() {
         assert!(LogTime::parse_original("Jän 21 2026, 22:23:4").is_err());
         assert!(LogTime::parse_common("10/Oct/2000:13:55:36 -07é").is_err());
+    }
+
+    #[test]
+    fn iso8601_as_nginx_writes_it() {
+        let t = LogTime::parse_iso8601("2026-01-21T22:23:40+00:00").unwrap();
+        assert_eq!(t.to_iso(), "2026-01-21T22:23:40+00:00");
+        let t = LogTime::parse_iso8601("2000-10-10T13:55:36-07:00").unwrap();
+        assert_eq!(
+            t,
+            LogTime::parse_common("10/Oct/2000:13:55:36 -0700").unwrap()
+        );
+        assert_eq!(t.to_iso(), "2000-10-10T13:55:36-07:00");
+        let t = LogTime::parse_iso8601("2024-02-01T00:00:00+0530").unwrap();
+        assert_eq!(t.to_iso(), "2024-02-01T00:00:00+05:30");
+        let t = LogTime::parse_iso8601("2024-02-01T00:00:00Z").unwrap();
+        assert_eq!(t.to_iso(), "2024-02-01T00:00:00+00:00");
+        let t = LogTime::parse_iso8601("2026-01-21T22:23:40").unwrap();
+        assert_eq!(t, LogTime::Naive(naive("2026-01-21T22:23:40")));
+        for text in ["2026-01-21T22:23:40+00:00", "2026-01-21T22:23:40"] {
+            assert_eq!(LogTime::parse_iso8601(text).unwrap().to_iso(), text);
+        }
+    }
+
+    #[test]
+    fn iso8601_errors_say_where() {
+        let err = LogTime::parse_iso8601("2026-01-21 22:23:40+00:00").unwrap_err();
+        assert_eq!(err.to_string(), "expected `T` at character 10, found \" \"");
+        let err = LogTime::parse_iso8601("2026-13-21T22:23:40+00:00").unwrap_err();
+        assert_eq!(err.to_string(), "2026-13-21 is not a date");
+        assert!(LogTime::parse_iso8601("2026-01-21T22:23:40+00:99").is_err());
+        assert!(LogTime::parse_iso8601("2026-01-21T22:23:40 00:00").is_err());
+        assert!(LogTime::parse_iso8601("2026-01-21T22:23:40+00:0").is_err());
+        assert!(LogTime::parse_iso8601("2026-01-21").is_err());
+        assert!(LogTime::parse_iso8601("2026-01-21T22:23:40+0é:00").is_err());
     }
 
     #[test]

@@ -102,6 +102,16 @@ pub enum Problem {
         found: &'static str,
         configured: &'static str,
     },
+    // User-defined formats (parse/custom): their literal text and their
+    // own variables, named as the user's format names them.
+    #[error("expected {expected:?} (from the format), found {found:?}")]
+    ExpectedText { expected: String, found: String },
+    #[error("{variable} {value:?} is not {expected}")]
+    NotOfKind {
+        variable: String,
+        expected: &'static str,
+        value: String,
+    },
 }
 
 /// A rejected line: `field` at byte `at` (0-based, within the line) had `problem`.

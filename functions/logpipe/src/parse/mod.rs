@@ -9,6 +9,7 @@
 //! the problem.
 
 pub mod clf;
+pub mod custom;
 mod error;
 pub mod fast;
 mod fields;
