@@ -153,12 +153,15 @@ impl Serialize for ExtraJson<'_, '_> {
 
 /// The items of one of NGINX's per-upstream lists: `, ` between the
 /// servers of one group, ` : ` between groups (an internal redirect); both
-/// flattened.
+/// flattened. A `-` item (an upstream that never answered: `0.001, -`)
+/// has no value and is left out, as a `-` field is.
 pub fn list_items(value: &str) -> impl Iterator<Item = &str> {
+    // ` : ` with its spaces: an item may hold a `:` (`10.0.0.5:8080`).
     value
-        .split([',', ':'])
+        .split(',')
+        .flat_map(|group| group.split(" : "))
         .map(str::trim)
-        .filter(|item| !item.is_empty())
+        .filter(|item| !item.is_empty() && *item != "-")
 }
 
 /// A number as logged: a whole number as an integer, else as a float;
@@ -534,6 +537,18 @@ impl BulkBody {
 mod tests {
     use super::*;
     use crate::parse::parse_line;
+
+    #[test]
+    fn nginx_lists_split_into_items() {
+        let items = |value| list_items(value).collect::<Vec<_>>();
+        assert_eq!(items("0.051, 0.052"), ["0.051", "0.052"]);
+        assert_eq!(
+            items("10.0.0.5:8080, 10.0.0.6:8080 : unix:/run/app.sock"),
+            ["10.0.0.5:8080", "10.0.0.6:8080", "unix:/run/app.sock"]
+        );
+        assert_eq!(items("502, - : 200"), ["502", "200"]);
+        assert!(items("-").is_empty());
+    }
 
     const LINE: &str = r#"9.180.123.170 - - [Jan 21 2026, 22:23:40] "DELETE /contact HTTP/1.1" 404 13444 "https://example.com" "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)""#;
 

@@ -118,4 +118,117 @@ mod tests {
         assert_eq!(mapped["server_port"]["type"], "integer");
         assert_eq!(mapped["kafka"]["dynamic"], "strict");
     }
+
+    /// Every NGINX variable and Apache directive of a user format whose
+    /// value is a number or a list is mapped with a type that holds it;
+    /// the other fields come in through the dynamic template as keywords.
+    #[test]
+    fn every_typed_user_format_field_is_mapped_with_its_type() {
+        use crate::parse::LogFormat;
+        use crate::record::ValueKind;
+
+        const NGINX: &[&str] = &[
+            "request_time",
+            "connection_time",
+            "session_time",
+            "gzip_ratio",
+            "upstream_connect_time",
+            "upstream_header_time",
+            "upstream_response_time",
+            "upstream_queue_time",
+            "upstream_first_byte_time",
+            "upstream_session_time",
+            "request_length",
+            "connection",
+            "connection_requests",
+            "content_length",
+            "server_port",
+            "remote_port",
+            "realip_remote_port",
+            "proxy_protocol_port",
+            "proxy_protocol_server_port",
+            "pid",
+            "bytes_received",
+            "connections_active",
+            "connections_reading",
+            "connections_writing",
+            "connections_waiting",
+            "tcpinfo_rtt",
+            "tcpinfo_rttvar",
+            "tcpinfo_snd_cwnd",
+            "tcpinfo_rcv_space",
+            "upstream_status",
+            "upstream_bytes_received",
+            "upstream_bytes_sent",
+            "upstream_response_length",
+            "upstream_addr",
+            "msec",
+            "bytes_sent",
+        ];
+        const APACHE: &[&str] = &[
+            "%D",
+            "%T",
+            "%{ms}T",
+            "%I",
+            "%O",
+            "%S",
+            "%p",
+            "%{local}p",
+            "%{remote}p",
+            "%P",
+            "%{tid}P",
+            "%k",
+            "%s",
+            "%{sec}t",
+        ];
+        let nginx = std::iter::once("[$time_local] $status $body_bytes_sent".to_owned())
+            .chain(NGINX.iter().map(|name| format!("{name}=${name}")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let apache = std::iter::once(r#"%t %>s %B"#.to_owned())
+            .chain(APACHE.iter().enumerate().map(|(i, d)| format!("f{i}={d}")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let nginx_line = std::iter::once("[10/Oct/2000:13:55:36 -0700] 200 1".to_owned())
+            .chain(NGINX.iter().map(|name| format!("{name}=1")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let apache_line = std::iter::once("[10/Oct/2000:13:55:36 -0700] 200 1".to_owned())
+            .chain((0..APACHE.len()).map(|i| format!("f{i}=1")))
+            .collect::<Vec<_>>()
+            .join(" ");
+
+        let t = access_logs_template("x");
+        let mapped = &t["template"]["mappings"]["properties"];
+        let mut seen = 0;
+        for (spec, line) in [(nginx, nginx_line), (apache, apache_line)] {
+            let format: LogFormat = spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}"));
+            let record = format
+                .parse_line(&line)
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            for extra in &record.extra {
+                let ty = mapped[&*extra.name]["type"].as_str();
+                let fits = match extra.kind {
+                    ValueKind::Float | ValueKind::FloatList => ty == Some("float"),
+                    ValueKind::Integer | ValueKind::IntegerList => {
+                        matches!(ty, Some("short" | "integer" | "long"))
+                    }
+                    ValueKind::Keyword | ValueKind::KeywordList => {
+                        ty.is_none() || ty == Some("keyword")
+                    }
+                };
+                assert!(
+                    fits,
+                    "{} ({:?}) is mapped as {ty:?}",
+                    extra.name, extra.kind
+                );
+                seen += 1;
+            }
+        }
+        assert_eq!(
+            seen,
+            NGINX.len() + APACHE.len(),
+            "every variable became a field"
+        );
+    }
 }

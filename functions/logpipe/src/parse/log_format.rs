@@ -6,6 +6,7 @@ use std::str::FromStr;
 use thiserror::Error;
 
 use super::clf::{self, Preset};
+use super::custom::{CompiledFormat, FormatError};
 use super::error::{Field, ParseError, Problem};
 use super::fast;
 use crate::record::AccessLog;
@@ -19,27 +20,44 @@ pub enum LogFormat {
     Auto,
     /// One built-in format only.
     Preset(Preset),
+    /// The user's own NGINX `log_format` or Apache `LogFormat`, compiled.
+    Custom(Box<CompiledFormat>),
 }
 
 /// What `auto` tries, for the errors of lines that fit none.
 const AUTO_TRIES: &str = "original, combined, common, nginx-main, vhost-combined";
 
-/// A `LOG_FORMAT` that names no format.
+/// A `LOG_FORMAT` that is no format.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{0:?} is not a log format: expected auto or a preset ({AUTO_TRIES})")]
-pub struct UnknownFormat(String);
+pub enum UnknownFormat {
+    #[error(
+        "{0:?} is not a log format: expected auto, a preset ({AUTO_TRIES}), or an NGINX log_format / Apache LogFormat string"
+    )]
+    Name(String),
+    #[error("the format string does not compile: {0}")]
+    Format(#[from] FormatError),
+}
 
 impl FromStr for LogFormat {
     type Err = UnknownFormat;
 
+    /// A word is a name (`auto` or a preset); anything with a `$variable`
+    /// or a `%directive` is a format string.
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
-        match spec.trim() {
-            "auto" => Ok(LogFormat::Auto),
-            name => name
-                .parse()
-                .map(LogFormat::Preset)
-                .map_err(|_| UnknownFormat(name.to_owned())),
+        let spec = spec.trim();
+        if spec == "auto" {
+            return Ok(LogFormat::Auto);
         }
+        if let Ok(preset) = spec.parse() {
+            return Ok(LogFormat::Preset(preset));
+        }
+        let is_a_name = spec
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if is_a_name {
+            return Err(UnknownFormat::Name(spec.to_owned()));
+        }
+        Ok(LogFormat::Custom(Box::new(CompiledFormat::compile(spec)?)))
     }
 }
 
@@ -48,6 +66,7 @@ impl fmt::Display for LogFormat {
         match self {
             LogFormat::Auto => f.write_str("auto"),
             LogFormat::Preset(preset) => f.write_str(preset.name()),
+            LogFormat::Custom(format) => write!(f, "custom ({:?} syntax)", format.syntax()),
         }
     }
 }
@@ -77,6 +96,7 @@ impl LogFormat {
                 only(Preset::Original, line)
             }
             LogFormat::Preset(preset) => only(*preset, line),
+            LogFormat::Custom(format) => format.parse(line),
         }
     }
 
@@ -91,7 +111,10 @@ impl LogFormat {
     /// format reads are always between quotes: then a line with no `\` and
     /// no control character gives strings with nothing to escape in JSON.
     pub fn quotes_its_strings(&self) -> bool {
-        true
+        match self {
+            LogFormat::Auto | LogFormat::Preset(_) => true,
+            LogFormat::Custom(format) => format.quotes_its_strings(),
+        }
     }
 }
 
@@ -159,6 +182,30 @@ mod tests {
         }
         let e = "apache".parse::<LogFormat>().unwrap_err().to_string();
         assert!(e.contains("\"apache\"") && e.contains("nginx-main"), "{e}");
+    }
+
+    #[test]
+    fn a_format_string_is_compiled() {
+        let nginx = format(
+            r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
+        );
+        assert_eq!(nginx.to_string(), "custom (Nginx syntax)");
+        assert_eq!(
+            nginx.parse_line(COMBINED),
+            LogFormat::Auto.parse_line(COMBINED)
+        );
+        let apache = format(r#"%h %l %u %t \"%r\" %>s %b"#);
+        assert_eq!(apache.to_string(), "custom (Apache syntax)");
+        let common = r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#;
+        assert_eq!(
+            apache.parse_line(common),
+            LogFormat::Auto.parse_line(common)
+        );
+        let e = "%h %l %Q".parse::<LogFormat>().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "the format string does not compile: unknown Apache directive %Q at byte 6"
+        );
     }
 
     #[test]
