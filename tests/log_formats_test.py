@@ -79,7 +79,7 @@ def esm(env, lambdas, group):
         [ke.LOGPIPE, "esm", "-q", "--endpoint", f"http://127.0.0.1:{lambdas.port}", "--function", "indexer",
          "--group", group, "--idle-seconds", "2", "--max-seconds", "240"],
         env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr + lambdas.function_log()[-3000:]
+    assert done.code == 0, done.stderr + lambdas.function_log()[-3000:]
     return json.loads(done.stdout)
 
 
@@ -160,7 +160,7 @@ def test_a_users_nginx_log_format_is_indexed_with_typed_fields(pipeline):
     index = pipeline["ELASTICSEARCH_INDEX"]
     records = ke.produce([line.encode() for line in TIMED_LINES], topic=pipeline["KAFKA_TOPIC"], partition=0)
     done = ke.run_index(ke.build_event(records), ke.index_env(index, LOG_FORMAT=NGINX_FORMAT))
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert (done.out["report"]["indexed"], done.out["report"]["dead_lettered"]) == (2, 0), done.out
 
     first, cached = (ke.get_doc(index, r.doc_id) for r in records)
@@ -193,7 +193,7 @@ def test_a_format_that_does_not_compile_stops_the_start_naming_it(pipeline):
     bad = '$remote_addr [$time_local] "$request $status'
     done = ke.run_index(ke.build_event(records),
                         ke.index_env(pipeline["ELASTICSEARCH_INDEX"], LOG_FORMAT=bad))
-    assert done.returncode != 0 and done.out is None
+    assert done.code != 0 and done.out is None
     assert "LOG_FORMAT (from the environment) is invalid" in done.stderr, done.stderr
     assert "at byte 27" in done.stderr, done.stderr
     assert ke.count(pipeline["ELASTICSEARCH_INDEX"]) == 0
