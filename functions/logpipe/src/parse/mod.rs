@@ -1,9 +1,13 @@
-//! Access-log lines to records.
-//!
-//! Two formats are understood:
-//! - the original system's: `IP - - [Jan 21 2026, 22:23:40] "GET / HTTP/1.1" 200 123 "ref" "agent"`;
-//! - the Common/Combined Log Format of Apache and NGINX:
-//!   `IP ident user [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 123 "ref" "agent"`.
+//! Access-log lines to records, in the format `LOG_FORMAT` names
+//! ([`LogFormat`], chosen once at cold start):
+//! - [`fast`]: the original system's format, nearly all of our own traffic;
+//! - [`clf`]: the Common Log Format family real servers write out of the
+//!   box (original, combined, common, NGINX `main`, `vhost_combined`),
+//!   told apart line by line (`auto`);
+//! - [`custom`]: the user's own NGINX `log_format` or Apache `LogFormat`,
+//!   compiled into a scanner;
+//! - [`general`]: the regex parser the others replaced, kept as the
+//!   reference the property tests and benchmarks compare them with.
 //!
 //! Every rejection is a [`ParseError`] naming the field, the byte offset and
 //! the problem.
