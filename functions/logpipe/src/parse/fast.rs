@@ -9,6 +9,7 @@ use memchr::{memchr, memchr2};
 use super::error::{Field, ParseError, Problem};
 use super::fields;
 use crate::record::AccessLog;
+use crate::timestamp::LogTime;
 
 /// Parses `line` if it has the original format's shape (`IP - - [Mon ...`).
 /// Returns `None` for any other shape, which the general parser then handles.
@@ -29,20 +30,12 @@ fn scan(line: &str, ip_end: usize) -> Result<AccessLog<'_>, ParseError> {
         pos: ip_end + " - - [".len(),
     };
 
-    let (at, text) = cursor.until_close_bracket()?;
-    let timestamp = fields::timestamp(text, at)?;
-
-    cursor.expect(b" \"", Field::Request, "` \"` before the request")?;
-    let quoted = cursor.quoted(Field::Request)?;
-    let request = fields::request(quoted.raw, quoted.escaped);
-
-    cursor.expect(b" ", Field::Status, "a space before the status")?;
-    let (at, text) = cursor.token(Field::Status)?;
-    let status = fields::status(text, at)?;
-
-    cursor.expect(b" ", Field::Size, "a space before the size")?;
-    let (at, text) = cursor.token(Field::Size)?;
-    let size = fields::size(text, at)?;
+    let Middle {
+        timestamp,
+        request,
+        status,
+        size,
+    } = cursor.middle()?;
 
     cursor.expect(b" \"", Field::Referrer, "` \"` before the referrer")?;
     let referrer = cursor.quoted(Field::Referrer)?.unescaped();
@@ -59,6 +52,15 @@ fn scan(line: &str, ip_end: usize) -> Result<AccessLog<'_>, ParseError> {
     };
     request.fill(&mut record);
     Ok(record)
+}
+
+/// What every line of the Common Log Format family has between its client
+/// part and its referrer: `[timestamp] "request" status size`.
+pub(super) struct Middle<'a> {
+    pub timestamp: LogTime,
+    pub request: fields::Request<'a>,
+    pub status: u16,
+    pub size: u64,
 }
 
 /// A quoted field as found, still escaped.
@@ -86,6 +88,32 @@ pub(super) struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// Reads [`Middle`], from just after the timestamp's `[`.
+    #[inline]
+    pub(super) fn middle(&mut self) -> Result<Middle<'a>, ParseError> {
+        let cursor = self;
+        let (at, text) = cursor.until_close_bracket()?;
+        let timestamp = fields::timestamp(text, at)?;
+
+        cursor.expect(b" \"", Field::Request, "` \"` before the request")?;
+        let quoted = cursor.quoted(Field::Request)?;
+        let request = fields::request(quoted.raw, quoted.escaped);
+
+        cursor.expect(b" ", Field::Status, "a space before the status")?;
+        let (at, text) = cursor.token(Field::Status)?;
+        let status = fields::status(text, at)?;
+
+        cursor.expect(b" ", Field::Size, "a space before the size")?;
+        let (at, text) = cursor.token(Field::Size)?;
+        let size = fields::size(text, at)?;
+        Ok(Middle {
+            timestamp,
+            request,
+            status,
+            size,
+        })
+    }
+
     pub(super) fn rest(&self) -> &'a [u8] {
         &self.line.as_bytes()[self.pos..]
     }

@@ -29,8 +29,7 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 
 use super::error::{Field, ParseError, Problem};
-use super::fast::Cursor;
-use super::fields;
+use super::fast::{Cursor, Middle};
 use crate::record::{AccessLog, Extra, ValueKind};
 use crate::timestamp::LogTime;
 use client::Client;
@@ -102,20 +101,12 @@ static TRAILING: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("trailing"));
 pub fn scan(line: &str) -> Result<(AccessLog<'_>, Preset), ParseError> {
     let (head, mut cursor) = client::head(line)?;
 
-    let (at, text) = cursor.until_close_bracket()?;
-    let timestamp = fields::timestamp(text, at)?;
-
-    cursor.expect(b" \"", Field::Request, "` \"` before the request")?;
-    let quoted = cursor.quoted(Field::Request)?;
-    let request = fields::request(quoted.raw, quoted.escaped);
-
-    cursor.expect(b" ", Field::Status, "a space before the status")?;
-    let (at, text) = cursor.token(Field::Status)?;
-    let status = fields::status(text, at)?;
-
-    cursor.expect(b" ", Field::Size, "a space before the size")?;
-    let (at, text) = cursor.token(Field::Size)?;
-    let size = fields::size(text, at)?;
+    let Middle {
+        timestamp,
+        request,
+        status,
+        size,
+    } = cursor.middle()?;
 
     let mut tail = Tail::default();
     if !cursor.rest().is_empty() {
