@@ -79,7 +79,7 @@ def esm(env, lambdas, group):
         [ke.LOGPIPE, "esm", "-q", "--endpoint", f"http://127.0.0.1:{lambdas.port}", "--function", "indexer",
          "--group", group, "--idle-seconds", "2", "--max-seconds", "240"],
         env=env, capture_output=True, text=True, timeout=300)
-    assert done.code == 0, done.stderr + lambdas.function_log()[-3000:]
+    assert done.returncode == 0, done.stderr + lambdas.function_log()[-3000:]
     return json.loads(done.stdout)
 
 

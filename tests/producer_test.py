@@ -159,6 +159,7 @@ def test_lambda_publishes_every_line_exactly_once(lambdas):
     ({"count": 10, "sede": 3}, "unknown field `sede`"),
     ({"start": "Jan 21 2026"}, "field `start`"),
     ([15000], "expected a JSON object"),
+    ({"format": "nginx_main"}, "field `format`: unknown variant `nginx_main`"),
 ])
 def test_lambda_rejects_a_bad_payload_naming_the_field(lambdas, payload, message):
     with pytest.raises(InvokeError) as error:
