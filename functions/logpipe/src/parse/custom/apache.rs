@@ -4,7 +4,7 @@
 //! bare (`%h %l %u %t \"%r\" %>s %b`, where `\"` is `"` as in httpd.conf)
 //! or as the whole directive (`LogFormat "..." nickname`).
 
-use super::{FormatError, FormatProblem, Piece, variables};
+use super::{FormatError, FormatProblem, Piece, push_escape, variables};
 
 const DIRECTIVE: &str = "LogFormat";
 
@@ -112,18 +112,7 @@ fn tokenize(spec: &str, start: usize, end: usize) -> Result<Vec<Piece>, FormatEr
                     }
                     _ => None,
                 };
-                match unescaped {
-                    Some(c) => {
-                        text.push(c);
-                        origin.push(at);
-                        at += 2;
-                    }
-                    None => {
-                        text.push('\\');
-                        origin.push(at);
-                        at += 1;
-                    }
-                }
+                at = push_escape(&mut text, &mut origin, at, unescaped);
             }
             b'%' if b.get(at + 1) == Some(&b'%') => {
                 text.push('%');

@@ -91,6 +91,28 @@ pub enum FormatProblem {
     },
 }
 
+/// Appends what the backslash at byte `at` stands for, `unescaped` (its
+/// two bytes read) or, for an escape the syntax does not know, the
+/// backslash itself (one byte read); answers the position after it.
+fn push_escape(
+    text: &mut String,
+    origin: &mut Vec<usize>,
+    at: usize,
+    unescaped: Option<char>,
+) -> usize {
+    origin.push(at);
+    match unescaped {
+        Some(c) => {
+            text.push(c);
+            at + 2
+        }
+        None => {
+            text.push('\\');
+            at + 1
+        }
+    }
+}
+
 impl FormatError {
     fn new(at: usize, problem: FormatProblem) -> Self {
         FormatError { at, problem }

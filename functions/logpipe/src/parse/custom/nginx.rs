@@ -11,7 +11,7 @@
 //! here: whatever NGINX escaped is kept as written (`\xHH`), except `\"`
 //! and `\\` inside a quoted field.
 
-use super::{FormatError, FormatProblem, Piece, variables};
+use super::{FormatError, FormatProblem, Piece, push_escape, variables};
 
 /// The format's pieces: its literal texts and variables.
 pub(crate) fn pieces(spec: &str) -> Result<Vec<Piece>, FormatError> {
@@ -103,18 +103,7 @@ fn unwrap_directive(spec: &str) -> Result<(String, Vec<usize>), FormatError> {
                                 b'n' => Some('\n'),
                                 _ => None,
                             };
-                            match unescaped {
-                                Some(c) => {
-                                    body.push(c);
-                                    origin.push(at);
-                                    at += 2;
-                                }
-                                None => {
-                                    body.push('\\');
-                                    origin.push(at);
-                                    at += 1;
-                                }
-                            }
+                            at = push_escape(&mut body, &mut origin, at, unescaped);
                         }
                         Some(_) => {
                             let c = spec[at..].chars().next().unwrap_or_default();
