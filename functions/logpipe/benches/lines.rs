@@ -60,7 +60,7 @@ fn parse(c: &mut Criterion) {
             }
         })
     });
-    group.bench_function("combined log format (regex)", |b| {
+    group.bench_function("combined log format (auto: parse_line)", |b| {
         b.iter(|| {
             for line in &combined {
                 black_box(parse_line(black_box(line)).ok());
