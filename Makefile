@@ -11,7 +11,20 @@ STACK := infra/local/stack
 
 .PHONY: prerequisites prerequisites-sam test lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
 
-test: prerequisites-sam lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test
+# `make test` runs its stages one after another, each through `make <stage>`, and prints each
+# stage's wall time as it ends and all of them at the end (CI's log shows where the time goes).
+TEST_STAGES := lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test
+
+test: prerequisites-sam
+	@set -o pipefail; times=(); total=$$SECONDS; \
+	for stage in $(TEST_STAGES); do \
+	  start=$$SECONDS; $(MAKE) --no-print-directory $$stage; status=$$?; \
+	  times+=("$$(printf '%-15s %5d s' $$stage $$((SECONDS - start)))"); \
+	  echo "make test: $${times[-1]}$$( ((status)) && echo ' FAILED')"; \
+	  ((status == 0)) || break; \
+	done; \
+	echo "make test: stage wall times"; printf '  %s\n' "$${times[@]}"; \
+	echo "make test: total $$((SECONDS - total)) s"; exit $$status
 
 # The machine's tools from Debian's packages (cmake, a C/C++ compiler, python3-venv, ...;
 # for SAM also a Docker engine and qemu): installed when missing as root, else an
