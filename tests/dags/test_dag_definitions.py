@@ -28,16 +28,18 @@ INVOKES = {
                               "logpipe_indexer_function", "logpipe-indexer-prod"),
 }
 LAMBDA_MAX_TIMEOUT = 900
+# Triggered by hand, with params: tested on its own below.
+RECOVERY = "log_recovery_pipeline"
 
 
 def test_every_dag_file_imports_without_errors_and_no_example_dags(dagbag):
     assert dagbag.import_errors == {}
-    assert sorted(dagbag.dag_ids) == sorted(INVOKES)
+    assert sorted(dagbag.dag_ids) == sorted([*INVOKES, RECOVERY])
     assert all(Path(dag.fileloc).parent == DAGS for dag in dagbag.dags.values())
     # Each DAG file holds its DAG; the shared module is not parsed as a DAG file (.airflowignore).
     assert sorted(Path(dag.fileloc).name for dag in dagbag.dags.values()) == \
         sorted(Path(stat.file).name for stat in dagbag.dagbag_stats) == \
-        sorted(f"{dag_id}.py" for dag_id in INVOKES)
+        sorted(f"{dag_id}.py" for dag_id in [*INVOKES, RECOVERY])
 
 
 @pytest.mark.parametrize("dag_id", INVOKES)
@@ -183,3 +185,60 @@ def test_the_check_fails_the_run_when_the_counts_say_records_failed(dagbag, dag_
     for answer, what in [("Task timed out", "not a JSON object"), ('{"requested": "many"}', "has no count")]:
         with pytest.raises(AirflowFailException, match=what):
             check(answer)
+
+
+def test_the_recovery_dag_runs_by_hand_only_and_invokes_the_indexer_once_per_run(dagbag, monkeypatch):
+    dag = dagbag.get_dag(RECOVERY)
+    assert dag.schedule_interval is None and dag.max_active_runs == 1
+    assert all(task.retries == 0 for task in dag.tasks), "a retry would count one more redrive"
+    assert dag.params["mode"] == "redrive" and dag.params.get_param("mode").schema["enum"] == ["redrive", "replay"]
+    invoke = dag.get_task("recover")
+    assert isinstance(invoke, LambdaInvokeFunctionOperator)
+    assert invoke.invocation_type == "RequestResponse" and invoke.aws_conn_id == "aws_default"
+    assert dag.get_task("build_request").downstream_task_ids == {"recover"}
+    assert dag.get_task("check_recovered").upstream_task_ids == {"recover"}
+    assert invoke.botocore_config["retries"] == {"total_max_attempts": 1}
+    assert invoke.botocore_config["read_timeout"] > max(function_timeouts().values())
+    context = {"var": {"value": VariableAccessor(deserialize_json=False)}}
+    monkeypatch.delenv("AIRFLOW_VAR_LOGPIPE_INDEXER_FUNCTION", raising=False)
+    assert invoke.render_template(invoke.function_name, context) == "logpipe-indexer-prod"
+
+
+def test_the_recovery_payload_follows_the_mode_and_refuses_params_of_the_other(dagbag):
+    from airflow.exceptions import AirflowFailException
+
+    build = dagbag.get_dag(RECOVERY).get_task("build_request").python_callable
+    defaults = dict(dagbag.get_dag(RECOVERY).params.dump())
+    assert json.loads(build(params=defaults)) == \
+        {"redrive": {"max_records": 100000, "max_seconds": 90, "dry_run": False}}
+    redrive = dict(defaults, stage="parse", reason="no format", since="2026-01-01T00:00:00Z",
+                   max_records=500, dry_run=True)
+    assert json.loads(build(params=redrive)) == {"redrive": {
+        "stage": "parse", "reason": "no format", "since": "2026-01-01T00:00:00Z",
+        "max_records": 500, "max_seconds": 90, "dry_run": True}}
+    replay = dict(defaults, mode="replay", source="s3://bucket/failed/")
+    assert json.loads(build(params=replay)) == \
+        {"replay": {"source": "s3://bucket/failed/", "max_records": 100000, "max_seconds": 90}}
+    # The indexer's run ends by its own limit, leaving time to settle its last page.
+    assert defaults["max_seconds"] + 20 <= function_timeouts()["indexer"]
+    for params, message in [
+        (dict(defaults, mode="replay"), "mode replay needs param `source`"),
+        (dict(replay, stage="parse"), r"params \['stage'\] are for mode redrive"),
+        (dict(defaults, source="kafka://failed"), "param `source` is for mode replay"),
+        (dict(defaults, mode="rewind"), "param `mode` is 'rewind'"),
+    ]:
+        with pytest.raises(AirflowFailException, match=message):
+            build(params=params)
+
+
+def test_the_recovery_check_fails_the_run_when_records_were_left(dagbag):
+    from airflow.exceptions import AirflowFailException
+
+    check = dagbag.get_dag(RECOVERY).get_task("check_recovered").python_callable
+    good = {"dry_run": False, "records": 120, "moved": 120, "still_failing": 0, "skipped": 0, "failed": 0,
+            "pages": 1, "stopped": "caught_up", "elapsed_ms": 40}
+    assert check(json.dumps(good)) == good
+    with pytest.raises(AirflowFailException, match="3 of 120 records were left"):
+        check(json.dumps(dict(good, moved=117, failed=3)))
+    with pytest.raises(AirflowFailException, match="has no count"):
+        check('{"moved": 1}')

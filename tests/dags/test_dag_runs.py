@@ -90,3 +90,62 @@ def test_a_failing_function_fails_the_dag_run(dagbag, lambda_endpoint, use_endpo
     failures = [line for line in endpoint.log().splitlines()
                 if '"target":"producer"' in line and f"{LINES_PER_RUN} of {LINES_PER_RUN} records were not delivered" in line]
     assert len(failures) == tries, failures
+
+
+# A user's NGINX log_format the default settings (`auto`) do not read.
+CUSTOM_FORMAT = '$remote_addr [$time_local] "$request" $status $body_bytes_sent rt=$request_time'
+
+
+def dead_letter(made, lines, first_offset=0):
+    """The real indexer (`logpipe index`, LOG_FORMAT unset) on an event of `lines`: each one a
+    dead letter of the pipeline's dead-letter index. Returns their ids."""
+    import base64
+    import json
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    records = [{"topic": made.topic, "partition": 0, "offset": first_offset + n, "timestamp": 0,
+                "timestampType": "CREATE_TIME", "key": None, "headers": [],
+                "value": base64.b64encode(line.encode()).decode()} for n, line in enumerate(lines)]
+    event = {"eventSource": "SelfManagedKafka", "records": {f"{made.topic}-0": records}}
+    env = {k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}
+    env.update(ELASTICSEARCH_INDEX=made.index, ELASTICSEARCH_DEADLETTER_INDEX=made.deadletter_index,
+               RUST_LOG="warn")
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        json.dump(event, f)
+        f.flush()
+        done = subprocess.run([root / "target" / "debug" / "logpipe", "index", "--event", f.name],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["report"]["dead_lettered"] == len(lines)
+    return [f"{made.topic}-0-{first_offset + n}" for n in range(len(lines))]
+
+
+def test_the_recovery_dag_redrives_dead_letters_and_fails_while_some_remain(
+        dagbag, lambda_endpoint, use_endpoint, pipeline):
+    made = pipeline(LOG_FORMAT=CUSTOM_FORMAT)
+    use_endpoint(lambda_endpoint(**made.env))
+    lines = [f'192.0.2.{n % 250 + 1} [21/Jan/2026:22:23:{n % 60:02d} +0000] "GET /dag/{n} HTTP/1.1" 200 {n} '
+             f'rt=0.{n % 1000:03d}' for n in range(300)]
+    ids = dead_letter(made, lines)
+    dag = dagbag.get_dag("log_recovery_pipeline")
+
+    run = dag.test(run_conf={"mode": "redrive", "stage": "parse"})
+    assert run.state == DagRunState.SUCCESS, states(run)
+    report = result(run, "check_recovered")
+    assert (report["records"], report["moved"], report["still_failing"], report["stopped"]) == \
+        (300, 300, 0, "caught_up")
+    assert documents(made.index) == 300 and documents(made.deadletter_index) == 0
+    answer = eshttp.call("POST", f"/{made.index}/_search", {"size": 300, "_source": False})
+    assert sorted(hit["_id"] for hit in answer.json()["hits"]["hits"]) == sorted(ids)
+
+    # A line no format reads stays a dead letter: the run fails, saying it remains.
+    dead_letter(made, ["not an access log"], first_offset=300)
+    run = dag.test(run_conf={"mode": "redrive"})
+    assert run.state == DagRunState.FAILED
+    assert states(run) == {"build_request": TaskInstanceState.SUCCESS, "recover": TaskInstanceState.FAILED,
+                           "check_recovered": TaskInstanceState.UPSTREAM_FAILED}
+    assert documents(made.index) == 300 and documents(made.deadletter_index) == 1

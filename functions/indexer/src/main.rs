@@ -3,7 +3,8 @@
 //! Cold start reads the configuration (and the secret), builds the
 //! Elasticsearch client and installs the index templates; each invocation
 //! indexes one event and answers the records to redeliver, or, asked with
-//! `{"drain": {...}}`, polls the topic itself (DESIGN.md §3).
+//! `{"drain": {...}}`, polls the topic itself (DESIGN.md §3), or, asked
+//! with `{"redrive": {...}}`, processes dead letters again.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use logpipe::drain::{self, DrainReport, DrainRequest};
 use logpipe::elastic;
 use logpipe::indexer::{self, Indexer, Invocation, KafkaBatchResponse, decode_invocation};
 use logpipe::kafka::LogConsumer;
+use logpipe::recovery::redrive::{self, RedriveReport, RedriveRequest};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -59,6 +61,7 @@ async fn main() -> Result<(), Error> {
 enum Answer {
     Batch(KafkaBatchResponse),
     Drain(DrainReport),
+    Redrive(RedriveReport),
 }
 
 fn failure(error_type: &str, error: impl std::fmt::Display) -> Diagnostic {
@@ -105,6 +108,18 @@ async fn handle(
                 return Err(failure("DrainIncomplete", drain::Incomplete(report)));
             }
             Ok(Answer::Drain(report))
+        }
+        Invocation::Redrive(request) => {
+            let plan = RedriveRequest::from_json(request.get())
+                .map_err(|e| failure("InvalidPayload", e))?;
+            let report = redrive::redrive(&function.indexer, &plan, deadline, &mut |_| {})
+                .await
+                .map_err(|e| failure("Elasticsearch", e))?;
+            redrive::log_report(&report);
+            if report.incomplete() {
+                return Err(failure("RedriveIncomplete", redrive::Incomplete(report)));
+            }
+            Ok(Answer::Redrive(report))
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod parse;
 #[cfg(feature = "kafka")]
 pub mod produce;
 pub mod record;
+pub mod recovery;
 pub mod summary;
 pub mod telemetry;
 pub mod template;

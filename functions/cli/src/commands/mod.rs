@@ -5,6 +5,7 @@ mod generator_args;
 pub mod index;
 pub mod parse;
 pub mod produce;
+pub mod redrive;
 pub mod summary;
 
 /// A reader that went away (`logpipe generate | head`) is not an error.

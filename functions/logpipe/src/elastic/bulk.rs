@@ -59,6 +59,19 @@ pub async fn send_bulk(
     actions: usize,
     timeout: Duration,
 ) -> Result<Vec<BulkItem>, BulkError> {
+    send_bulk_to(client, "/_bulk", body, actions, timeout).await
+}
+
+/// [`send_bulk`] to another `_bulk` path, such as `/<index>/_bulk` (the
+/// actions still name their index): a request's path then says which index
+/// it writes, for whoever reads the traffic.
+pub async fn send_bulk_to(
+    client: &Elasticsearch,
+    path: &str,
+    body: Bytes,
+    actions: usize,
+    timeout: Duration,
+) -> Result<Vec<BulkItem>, BulkError> {
     let mut headers = HeaderMap::new();
     headers.insert(
         CONTENT_TYPE,
@@ -67,7 +80,7 @@ pub async fn send_bulk(
     let response = client
         .send(
             Method::Post,
-            "/_bulk",
+            path,
             headers,
             Some(&[("filter_path", FILTER_PATH)]),
             Some(body),

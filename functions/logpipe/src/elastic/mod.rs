@@ -4,7 +4,7 @@
 mod bulk;
 mod retry;
 
-pub use bulk::{BulkError, BulkItem, send_bulk};
+pub use bulk::{BulkError, BulkItem, send_bulk, send_bulk_to};
 pub use retry::{Backoff, ItemOutcome, RequestOutcome, classify_item, classify_request};
 
 use elasticsearch::Elasticsearch;

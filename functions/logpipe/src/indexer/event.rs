@@ -126,6 +126,8 @@ struct Envelope<'a> {
     records: Option<&'a RawValue>,
     #[serde(borrow)]
     drain: Option<&'a RawValue>,
+    #[serde(borrow)]
+    redrive: Option<&'a RawValue>,
 }
 
 /// The records of an event read by [`super::scan`], when it could.
@@ -151,6 +153,9 @@ pub enum Invocation<'a> {
     /// Poll the topic itself: `{"drain": {...}}`, the `drain` object given
     /// back for [`crate::drain::DrainRequest`] to read.
     Drain(&'a RawValue),
+    /// Process dead letters again: `{"redrive": {...}}`, the object given
+    /// back for [`crate::recovery::redrive::RedriveRequest`] to read.
+    Redrive(&'a RawValue),
 }
 
 /// Reads an invocation payload: a Kafka event, or a drain request.
@@ -160,6 +165,15 @@ pub fn decode_invocation(payload: &str) -> Result<Invocation<'_>, EventError> {
     }
     check_nesting(payload)?;
     let envelope = read_envelope(payload)?;
+    if let Some(redrive) = envelope.redrive {
+        if envelope.event_source.is_some() || envelope.records.is_some() || envelope.drain.is_some()
+        {
+            return Err(EventError(
+                "a redrive request with something else (an event's records, a drain request): send one at a time".into(),
+            ));
+        }
+        return Ok(Invocation::Redrive(redrive));
+    }
     match envelope.drain {
         Some(drain) if envelope.event_source.is_none() && envelope.records.is_none() => {
             Ok(Invocation::Drain(drain))
@@ -618,6 +632,22 @@ mod tests {
             assert!(e.contains(what), "{payload:?}: {e}");
             let e = decode_event_json(payload).unwrap_err().to_string();
             assert!(e.contains(what), "{payload:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_redrive_request_is_handed_over_alone() {
+        let payload = r#"{"redrive": {"stage": "parse"}}"#;
+        match decode_invocation(payload).unwrap() {
+            Invocation::Redrive(request) => assert_eq!(request.get(), r#"{"stage": "parse"}"#),
+            other => panic!("{other:?}"),
+        }
+        for mixed in [
+            r#"{"redrive": {}, "drain": {}}"#,
+            r#"{"redrive": {}, "eventSource": "aws:kafka", "records": {}}"#,
+        ] {
+            let e = decode_invocation(mixed).unwrap_err().to_string();
+            assert!(e.contains("send one at a time"), "{mixed}: {e}");
         }
     }
 

@@ -147,6 +147,10 @@ impl Indexer {
         }
     }
 
+    pub fn client(&self) -> &Elasticsearch {
+        &self.client
+    }
+
     pub fn settings(&self) -> &ElasticsearchSettings {
         &self.settings
     }
