@@ -186,7 +186,20 @@ impl Document<'_, '_> {
     /// through `Serializer`: the indexer writes 10,000 of these per event
     /// and this is a third of its CPU.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        self.write_fields(out, write_json_str);
+        self.write_json_of_line(out, false);
+    }
+
+    /// [`write_json`](Self::write_json) of a record parsed from a line of
+    /// which `plain_line` says what [`PartitionDocuments::write`]'s does:
+    /// then its quoted strings are copied without a check for escapes
+    /// (`logpipe parse` writes one document per line).
+    pub fn write_json_of_line(&self, out: &mut Vec<u8>, plain_line: bool) {
+        let string = if plain_line {
+            write_plain_str
+        } else {
+            write_json_str
+        };
+        self.write_fields(out, string);
         if let Some(kafka) = self.kafka {
             write_kafka_head(out, &kafka.topic, kafka.partition);
             out.extend_from_slice(itoa::Buffer::new().format(kafka.offset).as_bytes());

@@ -20,6 +20,7 @@ pub mod indexer;
 mod json_text;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod line_reader;
 pub mod metrics;
 pub mod parse;
 #[cfg(feature = "kafka")]

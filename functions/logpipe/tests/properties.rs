@@ -269,6 +269,11 @@ proptest! {
             documents.write(&mut checked, &parsed, 1, false);
             documents.write(&mut unchecked, &parsed, 1, true);
             prop_assert_eq!(String::from_utf8_lossy(&unchecked), String::from_utf8_lossy(&checked));
+            let document = Document { record: &parsed, kafka: None };
+            let (mut checked, mut unchecked) = (Vec::new(), Vec::new());
+            document.write_json(&mut checked);
+            document.write_json_of_line(&mut unchecked, true);
+            prop_assert_eq!(String::from_utf8_lossy(&unchecked), String::from_utf8_lossy(&checked));
         }
     }
 

@@ -17,39 +17,54 @@ pub(crate) fn ip(text: &str, at: usize) -> Result<IpAddr, ParseError> {
 pub(crate) fn ip_addr(text: &str) -> Option<IpAddr> {
     match plain_ipv4(text.as_bytes()) {
         Some(v4) => Some(IpAddr::V4(v4)),
-        None => text.parse().ok(),
+        // Only hex digits, `:` and `.` make an address: a host name (a
+        // virtual host, `HostnameLookups On`) is turned away here rather
+        // than by the standard parser, at a tenth of its cost.
+        None if text
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') =>
+        {
+            text.parse().ok()
+        }
+        None => None,
     }
 }
 
 /// Dotted-quad IPv4 without leading zeros, the form servers write, read
-/// byte by byte in a few dozen instructions (the standard parser takes ten
-/// times that); anything else (IPv6, odd forms, errors) is left to the
-/// standard parser, which has the last word.
+/// in one pass over its bytes (the standard parser takes ten times as
+/// long); anything else (IPv6, odd forms, errors) is left to the standard
+/// parser, which has the last word.
 fn plain_ipv4(text: &[u8]) -> Option<std::net::Ipv4Addr> {
+    if !(7..=15).contains(&text.len()) {
+        return None;
+    }
     let mut octets = [0u8; 4];
-    let mut at = 0;
-    for (n, octet) in octets.iter_mut().enumerate() {
-        if n > 0 {
-            if text.get(at) != Some(&b'.') {
+    let mut n = 0;
+    // The octet being read: its value and its number of digits.
+    let (mut value, mut digits) = (0u32, 0u32);
+    for &b in text {
+        if b == b'.' {
+            if digits == 0 || value > 255 || n == 3 {
                 return None;
             }
-            at += 1;
+            octets[n] = value as u8;
+            n += 1;
+            (value, digits) = (0, 0);
+            continue;
         }
-        let start = at;
-        let mut value = 0u16;
-        while at - start < 3
-            && let Some(digit @ b'0'..=b'9') = text.get(at)
-        {
-            value = value * 10 + u16::from(digit - b'0');
-            at += 1;
-        }
-        let leading_zero = at - start > 1 && text[start] == b'0';
-        if at == start || leading_zero {
+        let digit = b.wrapping_sub(b'0');
+        // Not a digit, a leading zero, a fourth digit.
+        if digit > 9 || (digits == 1 && value == 0) || digits == 3 {
             return None;
         }
-        *octet = u8::try_from(value).ok()?;
+        value = value * 10 + u32::from(digit);
+        digits += 1;
     }
-    (at == text.len()).then_some(std::net::Ipv4Addr::from(octets))
+    if n != 3 || digits == 0 || value > 255 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(std::net::Ipv4Addr::from(octets))
 }
 
 pub(crate) fn timestamp(text: &str, at: usize) -> Result<LogTime, ParseError> {
@@ -316,9 +331,55 @@ mod tests {
                 None => assert!(standard.is_none(), "{text:?} left to the standard parser"),
             }
         }
+        // Every string of digits and dots of an address's lengths.
+        let mut texts = vec![String::new()];
+        for len in 1..=8 {
+            texts = texts
+                .iter()
+                .flat_map(|t| ["0", "1", "2", "5", "9", "."].map(|c| format!("{t}{c}")))
+                .collect();
+            if len < 7 {
+                continue;
+            }
+            for text in &texts {
+                let standard = text.parse::<std::net::Ipv4Addr>().ok();
+                match plain_ipv4(text.as_bytes()) {
+                    Some(fast) => assert_eq!(Some(fast), standard, "{text:?}"),
+                    None => assert!(standard.is_none(), "{text:?} left to the standard parser"),
+                }
+            }
+        }
         for n in (0..u32::MAX).step_by(104_729) {
             let addr = std::net::Ipv4Addr::from(n);
             assert_eq!(plain_ipv4(addr.to_string().as_bytes()), Some(addr));
+        }
+    }
+
+    #[test]
+    fn ip_addr_agrees_with_the_standard_parser() {
+        let cases = [
+            "9.180.123.170",
+            "01.1.1.1",
+            "::1",
+            "2001:db8::1",
+            "2001:DB8::A",
+            "::ffff:10.0.0.1",
+            "fe80::1%1",
+            "fe80::1%eth0",
+            "[::1]",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "abc",
+            "shop.example.org",
+            "shop.example.org:443",
+            "10.0.0.1:8080",
+            "",
+            ":",
+            ".",
+            "1.2.3.4 ",
+        ];
+        for text in cases {
+            assert_eq!(ip_addr(text), text.parse().ok(), "{text:?}");
         }
     }
 

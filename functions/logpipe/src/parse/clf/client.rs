@@ -228,22 +228,29 @@ fn is_server_name(text: &str) -> bool {
 /// (RFC 3696 §2) keeps a mistyped address such as `10.0.0.999` from
 /// passing for a name.
 pub(super) fn is_host_name(text: &str) -> bool {
-    let name = text.strip_suffix('.').unwrap_or(text);
+    let name = text.strip_suffix('.').unwrap_or(text).as_bytes();
     if name.is_empty() || name.len() > 253 {
         return false;
     }
-    let label_ok = |label: &str| {
-        let b = label.as_bytes();
-        !b.is_empty()
-            && b.len() <= 63
-            && b.iter()
-                .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-            && b[0] != b'-'
-            && b[b.len() - 1] != b'-'
-    };
-    let last_is_numeric = name
-        .rsplit('.')
-        .next()
-        .is_some_and(|last| last.bytes().all(|c| c.is_ascii_digit()));
-    name.split('.').all(label_ok) && !last_is_numeric
+    // One pass over the bytes (a virtual host is read on every line of
+    // vhost_combined): the current label's length, whether it is all
+    // digits so far, the byte before.
+    let (mut len, mut all_digits, mut before) = (0usize, true, b'.');
+    for &c in name {
+        if c == b'.' {
+            if len == 0 || before == b'-' {
+                return false;
+            }
+            (len, all_digits) = (0, true);
+        } else {
+            let allowed = c.is_ascii_alphanumeric() || c == b'_' || (c == b'-' && len > 0);
+            len += 1;
+            if !allowed || len > 63 {
+                return false;
+            }
+            all_digits &= c.is_ascii_digit();
+        }
+        before = c;
+    }
+    len > 0 && before != b'-' && !all_digits
 }

@@ -233,15 +233,23 @@ fn trailing_error(cursor: &Cursor<'_>) -> ParseError {
 /// §6), with or without ports, separated by commas. Text with spaces inside
 /// an entry or `=` is some other field (`"rt=0.1"`), kept as trailing.
 fn looks_forwarded(text: &str) -> bool {
-    text == "-"
-        || text.split(',').all(|entry| {
-            let entry = entry.trim_matches(' ');
-            !entry.is_empty()
-                && entry.bytes().all(|b| {
-                    b.is_ascii_alphanumeric()
-                        || matches!(b, b'.' | b':' | b'[' | b']' | b'_' | b'-')
-                })
-        })
+    if text == "-" {
+        return true;
+    }
+    // One pass: whether the current entry has content yet, and whether a
+    // space has followed its content (then only spaces may come before
+    // the next comma).
+    let (mut filled, mut closed) = (false, false);
+    for b in text.bytes() {
+        match b {
+            b',' if filled => (filled, closed) = (false, false),
+            b' ' => closed = filled,
+            b'.' | b':' | b'[' | b']' | b'_' | b'-' if !closed => filled = true,
+            _ if b.is_ascii_alphanumeric() && !closed => filled = true,
+            _ => return false,
+        }
+    }
+    filled
 }
 
 fn extra<'a>(name: &Arc<str>, kind: ValueKind, value: &'a str) -> Extra<'a> {

@@ -572,3 +572,105 @@ fn host_names() {
         assert!(!client::is_host_name(not), "{not}");
     }
 }
+
+/// The rule of [`client::is_host_name`] written label by label, as it was
+/// before it became one pass over the bytes: the two agree on every
+/// string of a small alphabet up to five characters and on the limits.
+fn host_name_by_labels(text: &str) -> bool {
+    let name = text.strip_suffix('.').unwrap_or(text);
+    if name.is_empty() || name.len() > 253 {
+        return false;
+    }
+    let label_ok = |label: &str| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b.len() <= 63
+            && b.iter()
+                .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    };
+    let last_is_numeric = name
+        .rsplit('.')
+        .next()
+        .is_some_and(|last| last.bytes().all(|c| c.is_ascii_digit()));
+    name.split('.').all(label_ok) && !last_is_numeric
+}
+
+#[test]
+fn host_names_one_pass_agrees_with_label_by_label() {
+    let alphabet = ["a", "Z", "1", "-", "_", ".", ":", " ", "é"];
+    let mut texts = vec![String::new()];
+    let mut checked = 0;
+    for _ in 0..5 {
+        let mut longer = Vec::new();
+        for text in &texts {
+            for c in alphabet {
+                let text = format!("{text}{c}");
+                assert_eq!(
+                    client::is_host_name(&text),
+                    host_name_by_labels(&text),
+                    "{text:?}"
+                );
+                checked += usize::from(host_name_by_labels(&text));
+                longer.push(text);
+            }
+        }
+        texts = longer;
+    }
+    assert!(checked > 1000, "{checked} names among the strings");
+    let label = |n| "a".repeat(n);
+    for text in [
+        label(63),
+        label(64),
+        format!("{}.{}", label(63), label(63)),
+        [label(63).as_str(); 4].join("."),
+        format!("{}.", [label(63).as_str(); 4].join(".")),
+        format!("{}.a", [label(63).as_str(); 3].join(".")),
+        format!("{}.ab", [label(63).as_str(); 3].join(".")),
+        format!("{}.ab.", [label(63).as_str(); 3].join(".")),
+    ] {
+        assert_eq!(
+            client::is_host_name(&text),
+            host_name_by_labels(&text),
+            "{} bytes",
+            text.len()
+        );
+    }
+}
+
+/// The rule of `looks_forwarded` written entry by entry, as it was before
+/// it became one pass: the two agree on every string of a small alphabet
+/// up to six characters.
+fn forwarded_by_entries(text: &str) -> bool {
+    text == "-"
+        || text.split(',').all(|entry| {
+            let entry = entry.trim_matches(' ');
+            !entry.is_empty()
+                && entry.bytes().all(|b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'.' | b':' | b'[' | b']' | b'_' | b'-')
+                })
+        })
+}
+
+#[test]
+fn forwarded_one_pass_agrees_with_entry_by_entry() {
+    let alphabet = ["a", "1", ",", " ", "-", ":", "=", "\""];
+    let mut texts = vec![String::new()];
+    let mut forwarded = 0;
+    for _ in 0..6 {
+        let mut longer = Vec::new();
+        for text in &texts {
+            for c in alphabet {
+                let text = format!("{text}{c}");
+                let expected = forwarded_by_entries(&text);
+                assert_eq!(looks_forwarded(&text), expected, "{text:?}");
+                forwarded += usize::from(expected);
+                longer.push(text);
+            }
+        }
+        texts = longer;
+    }
+    assert!(forwarded > 1000, "{forwarded} chains among the strings");
+}
