@@ -85,7 +85,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })?;
 
     println!("{}", serde_json::to_string_pretty(&report)?);
-    let moved = if report.dry_run { "would move" } else { "moved" };
+    let moved = if report.dry_run {
+        "would move"
+    } else {
+        "moved"
+    };
     eprintln!(
         "logpipe redrive: {} dead letters: {} {moved}, {} still failing, {} skipped, {} failed in {} ms; stopped: {:?}",
         report.records,
