@@ -4,36 +4,19 @@
 
 use std::hint::black_box;
 
-use chrono::{FixedOffset, NaiveDateTime};
+use chrono::FixedOffset;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logpipe::parse::custom::CompiledFormat;
-use logpipe::parse::{clf, general};
+use logpipe::parse::{LogFormat, clf, general};
 use logpipe::{
     BulkBody, Document, Generator, GeneratorConfig, KafkaCoordinates, LineFormat, LineWriter,
     parse_line,
 };
 
-const LINES: usize = 10_000;
+#[path = "support/line_sets.rs"]
+mod line_sets;
 
-fn config() -> GeneratorConfig {
-    GeneratorConfig {
-        seed: Some(7),
-        start: NaiveDateTime::parse_from_str("2026-01-21T22:23:40", "%Y-%m-%dT%H:%M:%S").ok(),
-        ..GeneratorConfig::default()
-    }
-}
-
-fn lines(config: GeneratorConfig, format: LineFormat) -> Vec<String> {
-    let mut writer = LineWriter::new(format);
-    Generator::new(config)
-        .take(LINES)
-        .map(|record| {
-            let mut out = Vec::new();
-            writer.write(&record, &mut out);
-            String::from_utf8(out).expect("generated lines are UTF-8")
-        })
-        .collect()
-}
+use line_sets::{LINES, LineSets, config, lines};
 
 fn parse(c: &mut Criterion) {
     let original = lines(config(), LineFormat::Original);
@@ -70,64 +53,47 @@ fn parse(c: &mut Criterion) {
     group.finish();
 }
 
-/// `line` (combined, as generated) cut after its size: the common format.
-fn common(line: &str) -> String {
-    // The request holds no quote in generated lines; status and size follow it.
-    let request_start = line.find(" \"").expect("a request") + 2;
-    let request_end = request_start + line[request_start..].find('"').expect("a closed request");
-    let after = &line[request_end + 2..];
-    let size_end = after.find(" \"").expect("a referrer after the size");
-    line[..request_end + 2 + size_end].to_owned()
-}
-
 /// The built-in formats of the Common Log Format family, one file each and
 /// all mixed, read by the scanner that detects the format per line.
 fn presets(c: &mut Criterion) {
-    let original = lines(config(), LineFormat::Original);
-    let combined = lines(
-        GeneratorConfig {
-            utc_offset: FixedOffset::east_opt(3600),
-            ..config()
-        },
-        LineFormat::Combined,
-    );
-    let nginx_main: Vec<String> = combined
-        .iter()
-        .enumerate()
-        .map(|(i, line)| match i % 4 {
-            0 => format!("{line} \"198.51.100.23, 10.1.0.4\""),
-            _ => format!("{line} \"-\""),
-        })
-        .collect();
-    let common: Vec<String> = combined.iter().map(|line| common(line)).collect();
-    let vhost_combined: Vec<String> = combined
-        .iter()
-        .map(|line| format!("shop.example.org:443 {line}"))
-        .collect();
-    let sets = [&original, &combined, &common, &nginx_main, &vhost_combined];
-    let mixed: Vec<String> = (0..LINES)
-        .map(|i| sets[i % sets.len()][i].clone())
-        .collect();
-
+    let sets = LineSets::new();
     let mut group = c.benchmark_group("presets (clf::scan)");
     group.throughput(Throughput::Elements(LINES as u64));
-    for (name, lines) in [
-        ("original", &original),
-        ("combined", &combined),
-        ("common", &common),
-        ("nginx-main", &nginx_main),
-        ("vhost-combined", &vhost_combined),
-        ("mixed", &mixed),
-    ] {
+    for (name, lines) in sets.named() {
         assert!(lines.iter().all(|line| clf::scan(line).is_ok()), "{name}");
         group.bench_function(name, |b| {
             b.iter(|| {
-                for line in lines {
+                for line in &lines {
                     black_box(clf::scan(black_box(line)).ok());
                 }
             })
         });
     }
+    group.finish();
+}
+
+/// What `auto` costs on a file of every preset: the same mixed lines read
+/// by `LOG_FORMAT=auto` and by the preset each line is in (what a
+/// deployment that knew every line's format beforehand would do).
+fn auto_against_presets(c: &mut Criterion) {
+    let sets = LineSets::new();
+    let mut group = c.benchmark_group("mixed file");
+    group.throughput(Throughput::Elements(LINES as u64));
+    group.bench_function("auto", |b| {
+        b.iter(|| {
+            for (line, _) in &sets.mixed {
+                black_box(LogFormat::Auto.parse_line(black_box(line)).ok());
+            }
+        })
+    });
+    group.bench_function("each line's own preset", |b| {
+        b.iter(|| {
+            for (line, preset) in &sets.mixed {
+                let format = LogFormat::Preset(*preset);
+                black_box(format.parse_line(black_box(line)).ok());
+            }
+        })
+    });
     group.finish();
 }
 
@@ -198,10 +164,8 @@ fn custom(c: &mut Criterion) {
         },
         LineFormat::Combined,
     );
-    let format = CompiledFormat::compile(
-        r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
-    )
-    .expect("the combined-equivalent format compiles");
+    let format = CompiledFormat::compile(line_sets::COMBINED_EQUIVALENT)
+        .expect("the combined-equivalent format compiles");
     assert!(combined.iter().all(|line| format.parse(line).is_ok()));
     let mut group = c.benchmark_group("user format, combined-equivalent");
     group.throughput(Throughput::Elements(LINES as u64));
@@ -215,5 +179,13 @@ fn custom(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, presets, generate, bulk, custom);
+criterion_group!(
+    benches,
+    parse,
+    presets,
+    auto_against_presets,
+    generate,
+    bulk,
+    custom
+);
 criterion_main!(benches);
