@@ -14,6 +14,9 @@ dead-letter logic meets real failures:
                without forwarding it (or after forwarding it, with "forward": true)
   disconnect   read the request, then close the connection without answering (after
                forwarding it, with "forward": true: the work is done but the answer is lost)
+  hold         keep the request from the backend for "delay_ms", then forward it; when the
+               proxy stops first, close the connection and never forward it (a request that
+               "hangs" on its way: nothing of it is done until it is let through)
 
 Every mode takes "delay_ms" (wait that long before answering or closing; mode "delay" is
 pass-through with a delay), "times" (apply to the next N matching requests, then switch back
@@ -27,6 +30,7 @@ Admin endpoints (on the proxy's own port, never forwarded, not counted):
        {"mode": "bulk_items", "status": 503, "count": 3, "pick": "random", "seed": 7}
        {"mode": "bulk_items", "share": 0.3, "pick": "first", "times": 1}
        {"mode": "status", "status": 429}      {"mode": "delay", "delay_ms": 1500}
+       {"mode": "hold", "delay_ms": 60000, "match": "^/letters/_bulk$"}
        {"mode": "disconnect", "forward": true, "reset": true}
   GET  /_fault/stats         counters (requests seen, forwarded, injected items, ...)
   POST /_fault/reset         back to pass, counters to zero
@@ -74,7 +78,7 @@ HOP_BY_HOP = {
     "transfer-encoding",
     "upgrade",
 }
-MODES = ("pass", "delay", "bulk_items", "status", "disconnect")
+MODES = ("pass", "delay", "hold", "bulk_items", "status", "disconnect")
 BULK_PATH = r"(^|/)_bulk$"
 ERROR_TYPES = {
     429: ("es_rejected_execution_exception", "rejected execution of coordinating operation (injected by faultproxy)"),
@@ -175,6 +179,7 @@ class Stats:
         "forwarded",  # requests sent to the backend (a bulk_items request counts once)
         "backend_errors",  # backend unreachable or broken answer (answered 502)
         "delayed",
+        "held",
         "status_injected",
         "disconnects",
         "bulk_requests",  # _bulk requests handled in bulk_items mode
@@ -385,6 +390,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.read_body()
         proxy.stats.saw(self.command, path)
         mode = proxy.take_mode(path)
+        if mode["mode"] == "hold":
+            proxy.stats.add(held=1)
+            if proxy.stopping.wait(mode["delay_ms"] / 1000):
+                self.drop_connection(reset=True)
+                return
+            mode = dict(mode, delay_ms=0)
         try:
             if mode["mode"] == "bulk_items":
                 answer = self.bulk_items(mode, body, path)
@@ -525,6 +536,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._mode = dict(PASS)
         self._rng = random.Random()
+        self.stopping = threading.Event()  # ends the waits of held requests
         self._server = _Server((host, int(port)), self)
         self.scheme = "http"
         if tls is not None:
@@ -604,6 +616,7 @@ class FaultProxy:
         self._server.serve_forever(poll_interval=0.05)
 
     def stop(self):
+        self.stopping.set()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(10)

@@ -283,6 +283,29 @@ def test_delay_delays_the_answer(proxy, index):
     assert time.monotonic() - started < 0.5
 
 
+def test_hold_keeps_a_request_from_the_backend_and_a_stop_drops_it(index):
+    with FaultProxy(ES_URL) as proxy:
+        # Let through after the hold: carried out, late.
+        set_mode(proxy, mode="hold", delay_ms=600, match=r"/_bulk$")
+        started = time.monotonic()
+        answer = bulk(creates(index, ten_docs()[:2]), base=proxy.url)
+        assert answer.status == 200 and time.monotonic() - started >= 0.6
+        assert count(index) == 2
+
+        # Held past the client's patience: nothing of it reaches the backend meanwhile...
+        set_mode(proxy, mode="hold", delay_ms=60_000, match=r"/_bulk$")
+        with pytest.raises(TimeoutError):
+            raw_request(proxy.url, "POST", "/_bulk", ndjson(creates(index, ten_docs()[2:4])),
+                        {"Content-Type": "application/x-ndjson"}, timeout=0.5)
+        time.sleep(0.5)
+        assert count(index) == 2
+        assert stats(proxy)["held"] == 2
+        assert call("GET", "/", base=proxy.url).status == 200, "other paths pass"
+    # ...and the proxy's stop ends the hold without forwarding it.
+    time.sleep(0.5)
+    assert count(index) == 2
+
+
 def test_disconnect_drops_the_connection_without_forwarding(proxy, index):
     set_mode(proxy, mode="disconnect")
     body = ndjson(creates(index, ten_docs()))

@@ -114,8 +114,9 @@ def test_a_redrive_killed_between_its_creates_and_deletes_is_finished_by_the_nex
     ids = dead_letter(pipeline, [line(i, "k") for i in range(n)])
     dead = pipeline["ELASTICSEARCH_DEADLETTER_INDEX"]
     with FaultProxy(ke.ES_URL) as proxy:
-        # The dead-letter index's deletes hang: the first page is created, none of it deleted.
-        proxy.set_mode("delay", delay_ms=60_000, match=f"^/{dead}/_bulk$")
+        # The dead-letter index's deletes hang before they reach it: the first page is created,
+        # none of it deleted (the proxy's stop drops them, never forwarded).
+        proxy.set_mode("hold", delay_ms=60_000, match=f"^/{dead}/_bulk$")
         env = dict(pipeline, LOG_FORMAT=FORMAT, ELASTICSEARCH_URL=proxy.url)
         process = subprocess.Popen([ke.LOGPIPE, "redrive", "-q", "--page-size", str(page)], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
