@@ -35,8 +35,10 @@ class InvokeError(Exception):
 
 
 class LambdaEmulator:
-    def __init__(self, env=None, unset=(), start_timeout=60, log_path=None):
+    def __init__(self, env=None, unset=(), start_timeout=60, log_path=None, timeout=None):
         self.port = free_port()
+        # `cargo lambda watch --timeout`: the invocations' deadline (the functions' context).
+        self.timeout = timeout
         self.env = {k: v for k, v in os.environ.items() if k not in unset}
         self.env.update(env or {})
         self.start_timeout = start_timeout
@@ -47,7 +49,8 @@ class LambdaEmulator:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            ["cargo", "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(self.port)],
+            ["cargo", "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(self.port)]
+            + (["--timeout", str(self.timeout)] if self.timeout else []),
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
