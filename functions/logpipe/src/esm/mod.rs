@@ -144,8 +144,8 @@ pub trait KeepFailed {
 /// What to commit after an event, and whether to stop: past every record
 /// when all were taken or the ones left were kept at the destination (`kept`:
 /// `None` without one), else up to the first record left, and stop.
-pub fn after_retries<'r>(
-    records: &[&'r EventRecord],
+pub fn after_retries(
+    records: &[&EventRecord],
     unplaced: &[&EventRecord],
     kept: Option<&Result<usize, String>>,
 ) -> (BTreeMap<i32, i64>, bool) {

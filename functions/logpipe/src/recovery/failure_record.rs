@@ -141,7 +141,9 @@ fn record_time(ms: i64) -> String {
 /// A random version-4 UUID, as Lambda's request ids and object names are.
 pub fn random_uuid() -> String {
     let bits: u128 = rand::random();
-    let bits = (bits & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
+    // Version 4 (random), variant RFC 4122.
+    let bits = (bits & !(0xf << 76)) | (0x4 << 76);
+    let bits = (bits & !(0x3 << 62)) | (0x2 << 62);
     let hex = format!("{bits:032x}");
     format!(
         "{}-{}-{}-{}-{}",

@@ -87,7 +87,7 @@ impl ReplayRequest {
 
     /// Reads the object under `replay`; errors name the field.
     pub fn from_json(json: &str) -> Result<Self, ReplayRequestError> {
-        let invalid = |m: String| ReplayRequestError::Invalid(m);
+        let invalid = ReplayRequestError::Invalid;
         if !json.trim_start().starts_with('{') {
             return Err(invalid(format!(
                 "`replay` must be an object like {{\"source\": \"s3://bucket/prefix\", \"max_records\": 50000}}, found {json}"
