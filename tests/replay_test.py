@@ -245,7 +245,7 @@ def test_bad_sources_and_destinations_are_named(pipeline):
         for payload, message in [
             ({"replay": {"source": "s3://"}}, "field `replay.source`: invalid location `s3://`: no bucket name"),
             ({"replay": {"max_records": 5}}, "missing field `source`"),
-            ({"replay": {"source": f"kafka://{topic}"}, "drain": {}}, "send one alone"),
+            ({"replay": {"source": f"kafka://{topic}"}, "drain": {}}, "send one at a time"),
         ]:
             with pytest.raises(InvokeError) as refused:
                 lambdas.invoke("indexer", payload)

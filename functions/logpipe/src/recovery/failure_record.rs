@@ -380,20 +380,33 @@ mod tests {
             key.starts_with("failed/aws/lambda/map-1/logs-0/2019/11/14/2019-11-14T00.38.06-"),
             "{key}"
         );
-        assert_eq!(key.rsplit('-').count(), 6, "{key}"); // ...-<uuid of five groups>
-        let body: serde_json::Value = serde_json::from_str(&objects[0].body).unwrap();
-        let fields: Vec<&String> = body.as_object().unwrap().keys().collect();
-        assert_eq!(
-            fields,
-            [
-                "requestContext",
-                "responseContext",
-                "version",
-                "timestamp",
-                "KafkaBatchInfo",
-                "payload"
-            ]
+        // ...-<a random UUID>: five groups of 8-4-4-4-12 hex digits.
+        let uuid = &key["failed/aws/lambda/map-1/logs-0/2019/11/14/2019-11-14T00.38.06-".len()..];
+        let groups: Vec<usize> = uuid.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{key}");
+        assert!(
+            uuid.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+            "{key}"
         );
+        assert_ne!(objects[0].key, objects[1].key);
+        // The documented field order, in the text itself (serde_json's
+        // `Value` would sort the keys).
+        let text = &objects[0].body;
+        let at: Vec<Option<usize>> = [
+            "requestContext",
+            "responseContext",
+            "version",
+            "timestamp",
+            "KafkaBatchInfo",
+            "payload",
+        ]
+        .iter()
+        .map(|field| text.find(&format!("\"{field}\":")))
+        .collect();
+        assert_eq!(at[0], Some(1), "{text}");
+        assert!(at.iter().all(Option::is_some), "{text}");
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?} {text}");
+        let body: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(
             body["requestContext"]["condition"],
             "RetryAttemptsExhausted"

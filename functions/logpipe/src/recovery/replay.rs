@@ -8,7 +8,7 @@
 //! created under fixed ids, so a record replayed twice (a crash between the
 //! indexing and the marking) is not indexed twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -199,10 +199,11 @@ impl ReplayReport {
             .or_default() += 1;
     }
 
-    /// Records remain at the source: not all were placed, or some failure
-    /// record could not be read.
+    /// Records remain at the source: not all were placed, some failure
+    /// record could not be read, or a limit stopped the replay before the
+    /// source was read to its end (as redrive counts a limit reached).
     pub fn is_incomplete(&self) -> bool {
-        self.failed > 0 || self.unreadable > 0
+        self.failed > 0 || self.unreadable > 0 || self.stopped != Stopped::Done
     }
 }
 
@@ -232,9 +233,44 @@ impl ReplayError {
 
 /// A replay that left records at the source: the invocation fails (the
 /// orchestrator retries), the next replay starts with them.
-#[derive(Debug, Error)]
-#[error("{failed} of {records} records could not be indexed or dead-lettered and {unreadable} failure records could not be read ({reasons}); {done} of {read} failure records replayed, the rest stay at {source}", failed = .0.failed, records = .0.records, unreadable = .0.unreadable, reasons = describe(&.0.failure_reasons), done = .0.done, read = .0.failure_records, source = .0.source)]
+#[derive(Debug)]
 pub struct Incomplete(pub ReplayReport);
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let report = &self.0;
+        // Only the causes there are, so that the message says what to do.
+        let mut why = Vec::new();
+        if report.failed > 0 {
+            why.push(format!(
+                "{} of {} records could not be indexed or dead-lettered",
+                report.failed, report.records
+            ));
+        }
+        if report.unreadable > 0 {
+            why.push(format!(
+                "{} failure records could not be read",
+                report.unreadable
+            ));
+        }
+        match report.stopped {
+            Stopped::MaxRecords => why.push("max_records reached with more to read".into()),
+            Stopped::Time => why.push("the time limit reached with more to read".into()),
+            Stopped::Done | Stopped::Failures => {}
+        }
+        write!(f, "{}", why.join(" and "))?;
+        if !report.failure_reasons.is_empty() {
+            write!(f, " ({})", describe(&report.failure_reasons))?;
+        }
+        write!(
+            f,
+            "; {} of {} failure records replayed, the rest stay at {}",
+            report.done, report.failure_records, report.source
+        )
+    }
+}
+
+impl std::error::Error for Incomplete {}
 
 fn describe(reasons: &BTreeMap<String, usize>) -> String {
     let parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} (×{n})")).collect();
@@ -248,25 +284,35 @@ pub fn is_done(readable: bool, failed: usize) -> bool {
     readable && failed == 0
 }
 
-/// Per partition of the failure topic, the offset to commit after a batch
-/// of messages `(partition, offset, done)` in the order read: past the last
-/// message when all are done, else at the first that is not, so that it and
-/// everything after it is read again.
-pub fn next_offsets(messages: &[(i32, i64, bool)]) -> BTreeMap<i32, i64> {
-    let mut next = BTreeMap::new();
-    let mut blocked = std::collections::HashSet::new();
-    for &(partition, offset, done) in messages {
-        if blocked.contains(&partition) {
-            continue;
+/// Where replay's group may commit on each partition of the failure topic:
+/// past the messages done, never past the first that is not, so that it and
+/// everything after it are read again by the next replay. A partition stays
+/// blocked for the rest of the replay once a message of it is not done (an
+/// unreadable one, and replay goes on reading): a later batch must not
+/// commit past it.
+#[derive(Debug, Default)]
+pub struct Commits {
+    blocked: HashSet<i32>,
+}
+
+impl Commits {
+    /// The offsets to commit after a batch of messages `(partition, offset,
+    /// done)` in the order read.
+    pub fn after_batch(&mut self, messages: &[(i32, i64, bool)]) -> BTreeMap<i32, i64> {
+        let mut next = BTreeMap::new();
+        for &(partition, offset, done) in messages {
+            if self.blocked.contains(&partition) {
+                continue;
+            }
+            if done {
+                next.insert(partition, offset + 1);
+            } else {
+                self.blocked.insert(partition);
+                next.insert(partition, offset);
+            }
         }
-        if done {
-            next.insert(partition, offset + 1);
-        } else {
-            blocked.insert(partition);
-            next.insert(partition, offset);
-        }
+        next
     }
-    next
 }
 
 /// Replays `request.source` into `indexer`'s indices until its limits,
@@ -339,11 +385,15 @@ async fn from_s3(
     progress: &mut dyn FnMut(&ReplayReport),
 ) -> Result<Stopped, ReplayError> {
     let replayed = format!("{prefix}{REPLAYED}");
-    // Enough keys for the record limit (an object holds at least one record).
+    // Enough keys for the record limit (an object holds at least one
+    // record), and one more to tell whether any remain past it.
     let limit = usize::try_from(request.max_records)
         .unwrap_or(usize::MAX)
         .max(1);
-    let keys = store.list(bucket, prefix, &replayed, limit).await?;
+    let keys = store
+        .list(bucket, prefix, &replayed, limit.saturating_add(1))
+        .await?;
+    let more_than_listed = keys.len() > limit;
     for key in keys {
         if report.records >= request.max_records {
             return Ok(Stopped::MaxRecords);
@@ -372,7 +422,9 @@ async fn from_s3(
         report.done += 1;
         progress(report);
     }
-    Ok(if report.records >= request.max_records {
+    // Every key listed was replayed; if the listing was cut at the limit,
+    // more may remain.
+    Ok(if more_than_listed {
         Stopped::MaxRecords
     } else {
         Stopped::Done
@@ -397,6 +449,7 @@ async fn from_kafka(
 ) -> Result<Stopped, ReplayError> {
     let idle = Duration::from_secs_f64(request.idle_seconds);
     let mut idle_since: Option<Instant> = None;
+    let mut commits = Commits::default();
     loop {
         let now = Instant::now();
         if report.records >= request.max_records {
@@ -461,7 +514,7 @@ async fn from_kafka(
             })
             .collect();
         report.done += marks.iter().filter(|(_, _, done)| *done).count() as u64;
-        consumer.commit(&next_offsets(&marks))?;
+        consumer.commit(&commits.after_batch(&marks))?;
         progress(report);
         if outcome.failed > 0 {
             return Ok(Stopped::Failures);
@@ -471,7 +524,7 @@ async fn from_kafka(
 
 /// Which of `records` the outcome lists as not placed.
 fn failed_positions(records: &[IncomingRecord], outcome: &BatchReport) -> Vec<bool> {
-    let listed: std::collections::HashSet<(&str, i64)> = outcome
+    let listed: HashSet<(&str, i64)> = outcome
         .response
         .batch_item_failures
         .iter()
@@ -579,12 +632,19 @@ mod tests {
             (0, 7, false),
             (0, 8, true),
         ];
+        let mut commits = Commits::default();
         assert_eq!(
-            next_offsets(&marks),
+            commits.after_batch(&marks),
             BTreeMap::from([(0, 7), (1, 9), (2, 4)])
         );
+        // A later batch moves on where everything was done, never past a
+        // message left behind in an earlier one.
         assert_eq!(
-            next_offsets(&[(0, 1, true), (0, 2, true)]),
+            commits.after_batch(&[(0, 9, true), (1, 11, true), (2, 4, true), (3, 0, true)]),
+            BTreeMap::from([(2, 5), (3, 1)])
+        );
+        assert_eq!(
+            Commits::default().after_batch(&[(0, 1, true), (0, 2, true)]),
             BTreeMap::from([(0, 3)])
         );
     }
@@ -593,6 +653,22 @@ mod tests {
     fn incomplete_says_what_remains_where() {
         let mut report = ReplayReport::new(&Location::parse("s3://b12/p").unwrap());
         assert!(!report.is_incomplete());
+        for (stopped, what) in [
+            (
+                Stopped::MaxRecords,
+                "max_records reached with more to read; ",
+            ),
+            (Stopped::Time, "the time limit reached with more to read; "),
+        ] {
+            report.stopped = stopped;
+            assert!(report.is_incomplete());
+            let e = Incomplete(report.clone()).to_string();
+            assert_eq!(
+                e,
+                format!("{what}0 of 0 failure records replayed, the rest stay at s3://b12/p/")
+            );
+        }
+        report.stopped = Stopped::Failures;
         report.failure_records = 3;
         report.done = 1;
         report.records = 10;
@@ -603,7 +679,7 @@ mod tests {
         assert!(report.is_incomplete());
         let e = Incomplete(report).to_string();
         assert!(
-            e.starts_with("4 of 10 records could not be indexed or dead-lettered and 0 failure records could not be read (Elasticsearch unreachable (×4)); 1 of 3 failure records replayed, the rest stay at s3://b12/p/"),
+            e == "4 of 10 records could not be indexed or dead-lettered (Elasticsearch unreachable (×4)); 1 of 3 failure records replayed, the rest stay at s3://b12/p/",
             "{e}"
         );
     }
