@@ -35,10 +35,8 @@ class InvokeError(Exception):
 
 
 class LambdaEmulator:
-    def __init__(self, env=None, unset=(), start_timeout=60, log_path=None, timeout=None):
+    def __init__(self, env=None, unset=(), start_timeout=60, log_path=None):
         self.port = free_port()
-        # `cargo lambda watch --timeout`: the invocations' deadline (the functions' context).
-        self.timeout = timeout
         self.env = {k: v for k, v in os.environ.items() if k not in unset}
         self.env.update(env or {})
         self.start_timeout = start_timeout
@@ -49,8 +47,7 @@ class LambdaEmulator:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            ["cargo", "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(self.port)]
-            + (["--timeout", str(self.timeout)] if self.timeout else []),
+            ["cargo", "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(self.port)],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
