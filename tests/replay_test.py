@@ -211,6 +211,9 @@ def test_an_outage_longer_than_the_retries_is_replayed_exactly_once(pipeline, ki
         assert (replayed["records"], replayed["indexed"], replayed["failed"], replayed["unreadable"]) == \
             (RECORDS, RECORDS, 0, 0), replayed
         assert replayed["done"] == replayed["failure_records"] > 0
+        rate = RECORDS / (replayed["elapsed_ms"] / 1000)
+        print(f"\nreplay rate ({kind}): {RECORDS} records in {replayed['failure_records']} failure records "
+              f"in {replayed['elapsed_ms']} ms = {rate:,.0f} records/s")
         if kind == "s3":
             assert keys(f"{topic}/aws/") == []
             assert [k.replace(f"{topic}/replayed/", f"{topic}/") for k in keys(f"{topic}/replayed/")] == objects
