@@ -6,6 +6,8 @@
 //! - [`document`] turns records into Elasticsearch documents and `_bulk` bodies,
 //! - [`template`] is the index template those documents are written under.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod config;
 pub mod deadline;
 pub mod document;

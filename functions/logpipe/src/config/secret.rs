@@ -114,7 +114,7 @@ pub(crate) async fn fetch_secret_string(secret_name: &str) -> Result<String, Con
         secret: secret_name.to_owned(),
         reason,
     };
-    let config = aws_config::load_from_env().await;
+    let config = crate::aws::sdk_config().await;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let output = client
         .get_secret_value()

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::error::Error;
 use std::sync::{Mutex, PoisonError};
 
-use aws_types::region::Region;
 use rdkafka::client::{ClientContext, OAuthToken};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
@@ -17,7 +16,7 @@ use crate::config::{KafkaAuth, KafkaSettings};
 #[derive(Debug, Default)]
 pub struct KafkaContext {
     /// Set when authenticating with MSK IAM.
-    msk_iam_region: Option<Region>,
+    msk_iam_region: Option<String>,
     /// What the producer's delivery reports said since the last `take`.
     deliveries: Mutex<Deliveries>,
 }
@@ -35,7 +34,7 @@ pub struct Deliveries {
 impl KafkaContext {
     pub fn new(settings: &KafkaSettings) -> Self {
         let msk_iam_region = match &settings.auth {
-            KafkaAuth::MskIam { region } => Some(Region::new(region.clone())),
+            KafkaAuth::MskIam { region } => Some(region.clone()),
             _ => None,
         };
         KafkaContext {
@@ -105,21 +104,21 @@ impl ClientContext for KafkaContext {
             .msk_iam_region
             .clone()
             .ok_or("OAUTHBEARER is only used with KAFKA_SASL_MECHANISM=AWS_MSK_IAM")?;
-        let signed = std::thread::spawn(move || {
+        let signed = std::thread::spawn(move || -> Result<_, String> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .build()?;
+                .build()
+                .map_err(|e| format!("MSK IAM token: no runtime to sign it on: {e}"))?;
             runtime
-                .block_on(aws_msk_iam_sasl_signer::generate_auth_token(region))
-                .map_err(|e| -> Box<dyn Error + Send + Sync> { e.to_string().into() })
+                .block_on(super::msk_iam::token_from_environment(&region))
+                .map_err(|e| e.to_string())
         })
         .join()
-        .map_err(|_| "the MSK IAM token signer panicked")?;
-        let (token, lifetime_ms) = signed.map_err(|e| format!("MSK IAM token: {e}"))?;
+        .map_err(|_| "the MSK IAM token signer panicked")??;
         Ok(OAuthToken {
-            token,
+            token: signed.token,
             principal_name: String::new(),
-            lifetime_ms,
+            lifetime_ms: signed.expires_at_ms,
         })
     }
 }

@@ -2,10 +2,12 @@
 
 mod consumer;
 mod context;
+mod msk_iam;
 mod producer;
 
 pub use consumer::{ConsumerError, LogConsumer};
 pub use context::{Deliveries, KafkaContext};
+pub use msk_iam::{MskIamError, MskIamToken};
 pub use producer::{LogProducer, ProduceReport};
 
 use rdkafka::ClientConfig;

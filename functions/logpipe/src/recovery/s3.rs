@@ -26,7 +26,8 @@ pub struct S3Store {
 
 impl S3Store {
     pub async fn from_env() -> Self {
-        let config = aws_config::load_from_env().await;
+        // The shared SDK configuration: our HTTPS client (one TLS stack).
+        let config = crate::aws::sdk_config().await;
         let mut builder = aws_sdk_s3::config::Builder::from(&config);
         // An emulator at an address has no per-bucket host names.
         if config.endpoint_url().is_some() {
