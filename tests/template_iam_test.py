@@ -85,3 +85,77 @@ def test_the_check_finds_a_wildcard_resource_and_action():
         "Resources/Role/Properties/Policies[0]/PolicyDocument/Statement[1]: action s3:*",
         "Resources/Role/Properties/Policies[0]/PolicyDocument/Statement[2]: lambda:CreateEventSourceMapping on Resource *",
     ]
+
+
+# ------------------------------------------------------------------ on-failure destination
+
+def indexer_policy(template, name):
+    """(condition, statements) of the IndexerRole's inline policy `name` (inside an !If)."""
+    for policy in template["Resources"]["IndexerRole"]["Properties"]["Policies"]:
+        if isinstance(policy, list) and policy[1].get("PolicyName") == name:
+            return policy[0], policy[1]["PolicyDocument"]["Statement"]
+    raise AssertionError(f"no conditional policy {name}")
+
+
+def grants(statements):
+    """{action: [resources]} of Allow statements."""
+    found = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            found.setdefault(action, []).extend(str(r) for r in as_list(statement["Resource"]))
+    return found
+
+
+def test_failed_batches_go_to_the_s3_bucket_or_a_kafka_topic_never_sqs():
+    template = load_template(TEMPLATES[0])
+    resources = template["Resources"]
+    assert not [n for n, r in resources.items() if r["Type"].startswith("AWS::SQS::")]
+    assert "sqs:" not in str(resources)
+    for mapping in ("MskEventSource", "SelfManagedEventSource"):
+        destination = resources[mapping]["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+        assert destination == ["OnFailureToKafka", "OnFailureDestination", "FailedBatchesBucket.Arn"]
+    parameter = template["Parameters"]["OnFailureDestination"]
+    assert parameter["Default"] == "" and parameter["AllowedPattern"] == "^$|^kafka://[a-zA-Z0-9._-]{1,249}$"
+    assert template["Conditions"]["OnFailureToS3"] == ["OnFailureDestination", ""]
+
+
+def test_the_failed_batches_bucket_is_encrypted_private_expiring_and_tls_only():
+    resources = load_template(TEMPLATES[0])["Resources"]
+    bucket = resources["FailedBatchesBucket"]
+    assert bucket["Condition"] == "OnFailureToS3"
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    properties = bucket["Properties"]
+    sse = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(properties["PublicAccessBlockConfiguration"]) == 4
+    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    assert (rule["Status"], rule["ExpirationInDays"]) == ("Enabled", "FailedBatchesRetentionDays")
+    (deny,) = resources["FailedBatchesBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "s3:*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == ["FailedBatchesBucket.Arn", "${FailedBatchesBucket.Arn}/*"]
+
+
+def test_the_on_failure_grants_are_what_aws_documents_on_the_destination_only():
+    template = load_template(TEMPLATES[0])
+    # S3 destination: s3:PutObject and s3:ListBucket (Lambda developer guide), plus replay's
+    # read-and-move, each on the bucket or the key prefix it is used on.
+    condition, statements = indexer_policy(template, "failed-batches-s3")
+    assert condition == "OnFailureToS3"
+    assert grants(statements) == {
+        "s3:ListBucket": ["FailedBatchesBucket.Arn"],
+        "s3:PutObject": ["${FailedBatchesBucket.Arn}/aws/lambda/*", "${FailedBatchesBucket.Arn}/replayed/*"],
+        "s3:GetObject": ["${FailedBatchesBucket.Arn}/aws/lambda/*"],
+        "s3:DeleteObject": ["${FailedBatchesBucket.Arn}/aws/lambda/*"],
+    }
+    # Kafka destination on MSK with IAM auth: kafka-cluster:WriteData on that one topic (and
+    # replay's reads and its own group); a self-managed cluster authenticates with the secret.
+    condition, statements = indexer_policy(template, "failed-records-topic")
+    assert condition == "MskOnFailureToKafka"
+    found = grants(statements)
+    assert set(found) == {"kafka-cluster:DescribeTopic", "kafka-cluster:WriteData", "kafka-cluster:ReadData",
+                          "kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"}
+    assert all(":topic/" in r[0] for a, r in found.items() if "Group" not in a)
+    assert all(r[0].endswith(":group/${ClusterPath}/logpipe_replay") for a, r in found.items() if "Group" in a)

@@ -27,6 +27,7 @@ enum Command {
     Index(commands::index::Args),
     Drain(commands::drain::Args),
     Redrive(commands::redrive::Args),
+    Replay(commands::replay::Args),
     Produce(commands::produce::Args),
     Esm(commands::esm::Args),
     Summary(commands::summary::Args),
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         Command::Produce(args) => commands::produce::run(args),
         Command::Esm(args) => commands::esm::run(args),
         Command::Summary(args) => commands::summary::run(args),
+        Command::Replay(args) => commands::replay::run(args),
     };
     match outcome {
         Ok(code) => code,

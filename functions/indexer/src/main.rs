@@ -4,7 +4,8 @@
 //! Elasticsearch client and installs the index templates; each invocation
 //! indexes one event and answers the records to redeliver, or, asked with
 //! `{"drain": {...}}`, polls the topic itself (DESIGN.md §3), or, asked
-//! with `{"redrive": {...}}`, processes dead letters again.
+//! with `{"redrive": {...}}`, processes dead letters again, or, asked with
+//! `{"replay": {...}}`, indexes what the on-failure destination kept.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use logpipe::elastic;
 use logpipe::indexer::{self, Indexer, Invocation, KafkaBatchResponse, decode_invocation};
 use logpipe::kafka::LogConsumer;
 use logpipe::recovery::redrive::{self, RedriveReport, RedriveRequest};
+use logpipe::recovery::{ReplayReport, ReplayRequest, replay};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -62,6 +64,7 @@ enum Answer {
     Batch(KafkaBatchResponse),
     Drain(DrainReport),
     Redrive(RedriveReport),
+    Replay(ReplayReport),
 }
 
 fn failure(error_type: &str, error: impl std::fmt::Display) -> Diagnostic {
@@ -120,6 +123,25 @@ async fn handle(
                 return Err(failure("RedriveIncomplete", redrive::Incomplete(report)));
             }
             Ok(Answer::Redrive(report))
+        }
+        Invocation::Replay(request) => {
+            let request = ReplayRequest::from_json(request.get())
+                .map_err(|e| failure("InvalidPayload", e))?;
+            // The S3 client or Kafka consumer is made here, not at cold start.
+            let report = replay::replay(
+                &function.indexer,
+                function.kafka.as_ref(),
+                &request,
+                deadline,
+                &mut |_| {},
+            )
+            .await
+            .map_err(|e| failure(e.kind(), e))?;
+            replay::log_report(&report);
+            if report.is_incomplete() {
+                return Err(failure("ReplayIncomplete", replay::Incomplete(report)));
+            }
+            Ok(Answer::Replay(report))
         }
     }
 }

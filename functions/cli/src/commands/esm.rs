@@ -12,15 +12,18 @@ use logpipe::esm::{
 };
 use logpipe::indexer::EventSource;
 use logpipe::kafka::LogConsumer;
+use logpipe::recovery::{Location, OnFailure};
 
 /// Poll the topic as Lambda's Kafka event-source mapping does and invoke a
 /// function with its events through the Lambda Invoke API (`cargo lambda
 /// watch`, or any server of that API): up to 10,000 records or 6 MB an
 /// event, records listed in `batchItemFailures` sent again, offsets
 /// committed only past records the function took. Stops when caught up or
-/// at the limits; prints the report as JSON. The exit status is 1 if records
-/// still failed after the retries (offsets are committed up to the first of
-/// them, so the next run starts there).
+/// at the limits; prints the report as JSON. Records that still fail after
+/// the retries go, with `--on-failure`, to that destination as Lambda writes
+/// them, and the mapping moves on past them; without it (or if writing there
+/// fails) the exit status is 1 and offsets are committed up to the first of
+/// them, so the next run starts there.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The function to invoke.
@@ -56,6 +59,11 @@ pub struct Args {
     /// Times an event, or the records it listed as failed, are sent again.
     #[arg(long, default_value_t = 3)]
     retries: u32,
+    /// Where records that still fail after the retries go, as Lambda's
+    /// on-failure destination: `s3://bucket/prefix` or `kafka://topic` (on
+    /// the source cluster). `logpipe replay` reads them back.
+    #[arg(long, value_parser = Location::parse)]
+    on_failure: Option<Location>,
     /// Give up on one invocation after this many seconds.
     #[arg(long, default_value_t = 900)]
     invoke_timeout: u64,
@@ -106,6 +114,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         options.batch_records = args.batch_size;
         options.batch_bytes = MAX_EVENT_BYTES;
         options.retries = args.retries;
+        // Lambda names the mapping by its id, which is also its default group.
+        options.mapping_id = args.group.clone();
+        options.function_arn = format!(
+            "arn:aws:lambda:us-east-1:000000000000:function:{}",
+            args.function
+        );
+        let on_failure = match &args.on_failure {
+            Some(location) => Some(OnFailure::connect(location, &kafka).await?),
+            None => None,
+        };
 
         let bar = if args.quiet {
             ProgressBar::hidden()
@@ -122,11 +140,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             kafka.topic,
             invoker.url()
         ));
-        let report = esm::run(&consumer, &invoker, &options, &mut |r| {
+        let report = esm::run(&consumer, &invoker, &options, &on_failure, &mut |r| {
             bar.set_position(r.records);
             bar.set_message(format!(
-                "{} records in {} events to `{}`: {} taken, {} sent again, {} failed",
-                r.records, r.events, args.function, r.delivered, r.redelivered, r.failed
+                "{} records in {} events to `{}`: {} taken, {} sent again, {} to the on-failure destination, {} failed",
+                r.records, r.events, args.function, r.delivered, r.redelivered, r.on_failure, r.failed
             ))
         })
         .await;
@@ -136,13 +154,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     println!("{}", serde_json::to_string_pretty(&report)?);
     eprintln!(
-        "logpipe esm: {} records in {} events ({} invocations) to `{}`: {} taken, {} sent again, {} failed in {} ms; stopped: {:?}; committed {:?}",
+        "logpipe esm: {} records in {} events ({} invocations) to `{}`: {} taken, {} sent again, {} to the on-failure destination, {} failed in {} ms; stopped: {:?}; committed {:?}",
         report.records,
         report.events,
         report.invocations,
         args.function,
         report.delivered,
         report.redelivered,
+        report.on_failure,
         report.failed,
         report.elapsed_ms,
         report.stopped,

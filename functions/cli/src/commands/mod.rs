@@ -6,6 +6,7 @@ pub mod index;
 pub mod parse;
 pub mod produce;
 pub mod redrive;
+pub mod replay;
 pub mod summary;
 
 /// A reader that went away (`logpipe generate | head`) is not an error.

@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(!e.to_string().is_empty());
             return;
         }
-        Ok(Invocation::Drain(request) | Invocation::Redrive(request)) => {
+        Ok(Invocation::Drain(request) | Invocation::Redrive(request) | Invocation::Replay(request)) => {
             assert!(serde_json::from_str::<IgnoredAny>(request.get()).is_ok());
             return;
         }

@@ -5,9 +5,12 @@
 //! `batchItemFailures` (a bounded number of times), and commits a
 //! partition's offset only past records the function has taken.
 //!
-//! Where Lambda would hand records that keep failing to an on-failure
-//! destination and move on, the stand-in stops at them and commits up to
-//! the first of them, so that nothing is lost and the next run starts there.
+//! Records that keep failing go, as with Lambda, to the on-failure
+//! destination when there is one (`KeepFailed`, written as Lambda writes
+//! them: [`crate::recovery`]), and the mapping moves on past them. Without
+//! one, or when writing there fails, the stand-in stops at them and commits
+//! up to the first of them, so that nothing is lost and the next run starts
+//! there.
 
 mod event;
 mod invoke;
@@ -47,6 +50,10 @@ pub struct EsmOptions {
     pub retries: u32,
     /// The first retry's delay; it doubles each time.
     pub retry_delay: Duration,
+    /// The mapping's id (`<ESM-UUID>` in the on-failure object keys).
+    pub mapping_id: String,
+    /// The function's ARN, as the on-failure records name it.
+    pub function_arn: String,
 }
 
 impl EsmOptions {
@@ -60,6 +67,8 @@ impl EsmOptions {
             batch_bytes: MAX_EVENT_BYTES,
             retries: 3,
             retry_delay: Duration::from_millis(200),
+            mapping_id: "logpipe-esm".into(),
+            function_arn: "arn:aws:lambda:us-east-1:000000000000:function:indexer".into(),
         }
     }
 }
@@ -82,8 +91,12 @@ pub struct EsmReport {
     pub records: u64,
     /// Records the function took (answered as not failed).
     pub delivered: u64,
-    /// Records still failing after the retries (see `unplaced`).
+    /// Records still failing after the retries and not kept at an
+    /// on-failure destination (see `unplaced`).
     pub failed: u64,
+    /// Records still failing after the retries, written to the on-failure
+    /// destination and committed past.
+    pub on_failure: u64,
     pub events: u64,
     pub invocations: u64,
     /// Records sent again because the function listed them.
@@ -105,6 +118,42 @@ pub struct EsmReport {
 pub enum EsmError {
     #[error(transparent)]
     Kafka(#[from] ConsumerError),
+}
+
+/// Records the mapping gave up on after the retries.
+#[derive(Debug)]
+pub struct GivenUp<'a, 'r> {
+    pub records: &'a [&'r EventRecord],
+    /// Invocations the records had (the first one and the retries).
+    pub invocations: u64,
+    /// The last invocation failed as a whole rather than listing them.
+    pub function_error: bool,
+}
+
+/// Lambda's on-failure destination.
+pub trait KeepFailed {
+    /// Writes what Lambda writes for `given_up`: how many objects or
+    /// messages, or why not; `None` when there is no destination.
+    fn keep(
+        &self,
+        given_up: &GivenUp<'_, '_>,
+        options: &EsmOptions,
+    ) -> impl Future<Output = Option<Result<usize, String>>>;
+}
+
+/// What to commit after an event, and whether to stop: past every record
+/// when all were taken or the ones left were kept at the destination (`kept`:
+/// `None` without one), else up to the first record left, and stop.
+pub fn after_retries(
+    records: &[&EventRecord],
+    unplaced: &[&EventRecord],
+    kept: Option<&Result<usize, String>>,
+) -> (BTreeMap<i32, i64>, bool) {
+    if unplaced.is_empty() || matches!(kept, Some(Ok(_))) {
+        (next_offsets(records.iter().copied(), &[]), false)
+    } else {
+        (next_offsets(records.iter().copied(), unplaced), true)
+    }
 }
 
 /// The function's answer names records that are not in the event, or is
@@ -248,6 +297,7 @@ pub async fn run(
     consumer: &LogConsumer,
     invoker: &impl Invoke,
     options: &EsmOptions,
+    on_failure: &impl KeepFailed,
     progress: &mut dyn FnMut(&EsmReport),
 ) -> Result<EsmReport, EsmError> {
     let started = Instant::now();
@@ -257,6 +307,7 @@ pub async fn run(
         records: 0,
         delivered: 0,
         failed: 0,
+        on_failure: 0,
         events: 0,
         invocations: 0,
         redelivered: 0,
@@ -308,14 +359,28 @@ pub async fn run(
             report.events += 1;
             report.invocations += delivery.invocations;
             report.redelivered += delivery.redelivered;
-            report.failed += delivery.unplaced.len() as u64;
             report.delivered += (in_event.len() - delivery.unplaced.len()) as u64;
-            let next = next_offsets(in_event.iter().copied(), &delivery.unplaced);
+            let kept = if delivery.unplaced.is_empty() {
+                None
+            } else {
+                let given_up = GivenUp {
+                    records: &delivery.unplaced,
+                    invocations: u64::from(options.retries) + 1,
+                    function_error: delivery.error.is_some(),
+                };
+                on_failure.keep(&given_up, options).await
+            };
+            let (next, stop) = after_retries(&in_event, &delivery.unplaced, kept.as_ref());
+            if stop {
+                report.failed += delivery.unplaced.len() as u64;
+            } else {
+                report.on_failure += delivery.unplaced.len() as u64;
+            }
             consumer.commit(&next)?;
             report.committed.extend(next);
             report.active_ms = first_record.elapsed().as_millis() as u64;
             progress(&report);
-            if !delivery.unplaced.is_empty() {
+            if stop {
                 report.unplaced = delivery
                     .unplaced
                     .iter()
@@ -324,7 +389,10 @@ pub async fn run(
                         offset: r.offset,
                     })
                     .collect();
-                report.error = delivery.error;
+                report.error = match kept {
+                    Some(Err(e)) => Some(format!("on-failure destination: {e}")),
+                    _ => delivery.error,
+                };
                 break 'poll Stopped::Failures;
             }
         }
@@ -491,6 +559,23 @@ mod tests {
         assert!(delivery.error.unwrap().contains("HTTP 500"));
         let next = next_offsets(&records, &delivery.unplaced);
         assert_eq!(next, BTreeMap::from([(0, 1), (1, 2)]));
+    }
+
+    #[test]
+    fn moves_on_past_records_kept_at_the_destination_only() {
+        let records = [record(0, 1), record(0, 2), record(1, 7)];
+        let all: Vec<&EventRecord> = records.iter().collect();
+        let left = [&records[1]];
+        let past_all = BTreeMap::from([(0, 3), (1, 8)]);
+        let up_to_left = BTreeMap::from([(0, 2), (1, 8)]);
+        assert_eq!(after_retries(&all, &[], None), (past_all.clone(), false));
+        assert_eq!(after_retries(&all, &left, Some(&Ok(1))), (past_all, false));
+        assert_eq!(after_retries(&all, &left, None), (up_to_left.clone(), true));
+        let refused = Err("AccessDenied".to_string());
+        assert_eq!(
+            after_retries(&all, &left, Some(&refused)),
+            (up_to_left, true)
+        );
     }
 
     #[test]

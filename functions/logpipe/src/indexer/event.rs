@@ -128,6 +128,7 @@ struct Envelope<'a> {
     drain: Option<&'a RawValue>,
     #[serde(borrow)]
     redrive: Option<&'a RawValue>,
+    replay: Option<&'a RawValue>,
 }
 
 /// The records of an event read by [`super::scan`], when it could.
@@ -156,23 +157,38 @@ pub enum Invocation<'a> {
     /// Process dead letters again: `{"redrive": {...}}`, the object given
     /// back for [`crate::recovery::redrive::RedriveRequest`] to read.
     Redrive(&'a RawValue),
+    /// Index the records kept at an on-failure destination: `{"replay":
+    /// {...}}`, for [`crate::recovery::ReplayRequest`] to read.
+    Replay(&'a RawValue),
 }
 
-/// Reads an invocation payload: a Kafka event, or a drain request.
+/// Reads an invocation payload: a Kafka event, or a drain, redrive or replay
+/// request.
 pub fn decode_invocation(payload: &str) -> Result<Invocation<'_>, EventError> {
     if let Some(event) = well_formed(payload) {
         return event.map(Invocation::Event);
     }
     check_nesting(payload)?;
     let envelope = read_envelope(payload)?;
-    if let Some(redrive) = envelope.redrive {
-        if envelope.event_source.is_some() || envelope.records.is_some() || envelope.drain.is_some()
-        {
-            return Err(EventError(
-                "a redrive request with something else (an event's records, a drain request): send one at a time".into(),
-            ));
+    // Redrive and replay are requests of their own: anything else beside
+    // one (an event's records, a drain, the other request) is a mistake the
+    // caller must hear about rather than half of it being done.
+    if let Some((request, name)) = envelope
+        .redrive
+        .map(|r| (Invocation::Redrive(r), "redrive"))
+        .or_else(|| envelope.replay.map(|r| (Invocation::Replay(r), "replay")))
+    {
+        let others = [
+            envelope.event_source.is_some() || envelope.records.is_some(),
+            envelope.drain.is_some(),
+            envelope.redrive.is_some() && envelope.replay.is_some(),
+        ];
+        if others.iter().any(|&other| other) {
+            return Err(EventError(format!(
+                "a {name} request with something else (an event's records, a drain, redrive or replay request): send one at a time"
+            )));
         }
-        return Ok(Invocation::Redrive(redrive));
+        return Ok(request);
     }
     match envelope.drain {
         Some(drain) if envelope.event_source.is_none() && envelope.records.is_none() => {
@@ -645,6 +661,24 @@ mod tests {
         for mixed in [
             r#"{"redrive": {}, "drain": {}}"#,
             r#"{"redrive": {}, "eventSource": "aws:kafka", "records": {}}"#,
+        ] {
+            let e = decode_invocation(mixed).unwrap_err().to_string();
+            assert!(e.contains("send one at a time"), "{mixed}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_replay_request_is_handed_over_alone() {
+        let payload = r#"{"replay": {"source": "s3://b/p"}}"#;
+        match decode_invocation(payload).unwrap() {
+            Invocation::Replay(request) => assert_eq!(request.get(), r#"{"source": "s3://b/p"}"#),
+            other => panic!("{other:?}"),
+        }
+        for mixed in [
+            r#"{"replay": {}, "drain": {}}"#,
+            r#"{"replay": {}, "eventSource": "aws:kafka", "records": {}}"#,
+            r#"{"eventSource": "aws:kafka", "records": {}, "replay": {}}"#,
+            r#"{"replay": {}, "redrive": {}}"#,
         ] {
             let e = decode_invocation(mixed).unwrap_err().to_string();
             assert!(e.contains("send one at a time"), "{mixed}: {e}");

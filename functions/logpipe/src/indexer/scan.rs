@@ -34,8 +34,9 @@ pub(super) fn well_formed(text: &str) -> Option<(&str, Vec<IncomingRecord>)> {
         match key {
             "eventSource" if source.is_none() => source = Some(s.plain_string()?),
             "records" if records.is_none() => records = Some(s.groups()?),
-            // A drain or redrive request, or a field named twice: the general path says what it is.
-            "eventSource" | "records" | "drain" | "redrive" => return None,
+            // A drain, redrive or replay request, or a field named twice: the general path
+            // says what it is.
+            "eventSource" | "records" | "drain" | "redrive" | "replay" => return None,
             _ => s.skip_value()?,
         }
         Some(())
