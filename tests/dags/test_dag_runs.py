@@ -149,3 +149,64 @@ def test_the_recovery_dag_redrives_dead_letters_and_fails_while_some_remain(
     assert states(run) == {"build_request": TaskInstanceState.SUCCESS, "recover": TaskInstanceState.FAILED,
                            "check_recovered": TaskInstanceState.UPSTREAM_FAILED}
     assert documents(made.index) == 300 and documents(made.deadletter_index) == 1
+
+
+def failure_object(made, lines):
+    """What the event-source mapping writes to its S3 on-failure destination for a batch of
+    `lines` on partition 1 of the pipeline's topic that it gave up on (the layout AWS documents:
+    invocation record with `KafkaBatchInfo` and the event as an escaped JSON string)."""
+    import base64
+    import json
+
+    stamp = "2026-01-21T22:23:40.000Z"
+    records = [{"topic": made.topic, "partition": 1, "offset": n, "timestamp": 1769034220000,
+                "timestampType": "CREATE_TIME", "key": None, "headers": [],
+                "value": base64.b64encode(line.encode()).decode()} for n, line in enumerate(lines)]
+    payload = json.dumps({"eventSource": "SelfManagedKafka", "bootstrapServers": BOOTSTRAP,
+                          "records": {f"{made.topic}-1": records}})
+    return json.dumps({
+        "requestContext": {"requestId": "a3c9f5e2-0d1b-4c1e-9d57-0e1f3a6b2c4d",
+                           "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:logpipe-indexer",
+                           "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3},
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": stamp,
+        "KafkaBatchInfo": {"batchSize": len(records), "bootstrapServers": BOOTSTRAP, "payloadSize": len(payload),
+                           "recordsInfo": {f"{made.topic}-1": {
+                               "firstRecordOffset": "0", "lastRecordOffset": str(len(records) - 1),
+                               "firstRecordTimestamp": stamp, "lastRecordTimestamp": stamp}}},
+        "payload": payload,
+    })
+
+
+def test_the_recovery_dag_replays_what_the_mapping_gave_up_on_once(
+        dagbag, lambda_endpoint, use_endpoint, pipeline):
+    import os
+
+    import boto3
+
+    made = pipeline()
+    use_endpoint(lambda_endpoint(**made.env))
+    bucket = os.environ.get("LOGPIPE_FAILURE_BUCKET", "logpipe-failed-batches")
+    s3 = boto3.client("s3", region_name="us-east-1")  # AWS_ENDPOINT_URL: the stack's moto
+    lines = [f'198.51.100.{n % 250 + 1} - - [21/Jan/2026:22:23:{n % 60:02d} +0000] "GET /replay/{n} HTTP/1.1" '
+             f'200 {n} "-" "curl/8.5.0"' for n in range(200)]
+    key = f"{made.topic}/aws/lambda/0f6c1a52-esm/{made.topic}-1/2026/01/21/2026-01-21T22.23.40-9b2d"
+    s3.put_object(Bucket=bucket, Key=key, Body=failure_object(made, lines).encode())
+    dag = dagbag.get_dag("log_recovery_pipeline")
+
+    run = dag.test(run_conf={"mode": "replay", "source": f"s3://{bucket}/{made.topic}/"})
+    assert run.state == DagRunState.SUCCESS, states(run)
+    report = result(run, "check_recovered")
+    assert (report["failure_records"], report["done"], report["records"], report["indexed"],
+            report["failed"], report["stopped"]) == (1, 1, 200, 200, 0, "done"), report
+    answer = eshttp.call("POST", f"/{made.index}/_search", {"size": 200, "_source": False})
+    assert sorted(hit["_id"] for hit in answer.json()["hits"]["hits"]) == \
+        sorted(f"{made.topic}-1-{n}" for n in range(200)), "each under its original _id"
+    # Marked done: moved under replayed/, so a second run finds nothing and adds nothing.
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{made.topic}/")
+    assert [o["Key"] for o in listed.get("Contents", [])] == [f"{made.topic}/replayed/{key[len(made.topic) + 1:]}"]
+    run = dag.test(run_conf={"mode": "replay", "source": f"s3://{bucket}/{made.topic}/"})
+    assert run.state == DagRunState.SUCCESS, states(run)
+    assert result(run, "check_recovered")["records"] == 0
+    assert documents(made.index) == 200 and documents(made.deadletter_index) == 0
