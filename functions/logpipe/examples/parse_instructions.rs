@@ -16,13 +16,17 @@
 //! - `auto`: `LogFormat::Auto.parse_line`;
 //! - `preset`: `LogFormat::Preset(p).parse_line` with each line's own preset;
 //! - `custom`: the compiled combined-equivalent NGINX `log_format`;
-//! - `document`: `auto`, then the line's JSON document (what `logpipe parse`
-//!   does per line).
+//! - `document`: `auto`, then the line's JSON document, every string
+//!   checked for escapes (what the indexer does for a line with escapes);
+//! - `cli`: what `logpipe parse` does per line: `auto` of the line's bytes,
+//!   then its JSON document, written without the escape checks when the
+//!   line holds no `\\` or control character.
 
 use std::hint::black_box;
 use std::process::ExitCode;
 
 use logpipe::Document;
+use logpipe::document::is_plain_line;
 use logpipe::parse::custom::CompiledFormat;
 use logpipe::parse::{LogFormat, Preset, clf};
 
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         "preset" => Workload::Preset,
         "custom" => Workload::Custom(&custom),
         "document" => Workload::Document,
+        "cli" => Workload::Cli,
         _ => {
             eprintln!("{what}: no such workload");
             return ExitCode::from(2);
@@ -84,6 +89,7 @@ enum Workload<'f> {
     Preset,
     Custom(&'f CompiledFormat),
     Document,
+    Cli,
 }
 
 /// The code counted; what it answers (lines parsed, bytes written) keeps
@@ -114,6 +120,23 @@ fn run_workload(workload: &Workload<'_>, lines: &[(&str, Preset)]) -> usize {
                 }
                 Err(_) => 0,
             },
+            Workload::Cli => {
+                let bytes = line.as_bytes();
+                match LogFormat::Auto.parse_bytes(bytes) {
+                    Ok(record) => {
+                        json.clear();
+                        let plain = is_plain_line(bytes);
+                        Document {
+                            record: &record,
+                            kafka: None,
+                        }
+                        .write_json_of_line(&mut json, plain);
+                        json.push(b'\n');
+                        black_box(&json).len()
+                    }
+                    Err(_) => 0,
+                }
+            }
         };
     }
     done

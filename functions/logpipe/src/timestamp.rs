@@ -179,6 +179,17 @@ impl LogTime {
         }
     }
 
+    /// [`parse_any`](Self::parse_any) of a valid timestamp of either
+    /// shape, `None` for anything else (whose error `parse_any` then
+    /// names): a line's usual case, read without looking for the error.
+    pub(crate) fn parse_any_at_a_glance(text: &[u8]) -> Option<Self> {
+        if text.first().is_some_and(u8::is_ascii_alphabetic) {
+            original_at_a_glance(text).map(LogTime::Naive)
+        } else {
+            common_at_a_glance(text).map(LogTime::Offset)
+        }
+    }
+
     /// The wall-clock time as logged, whatever the offset.
     pub fn local(&self) -> NaiveDateTime {
         match self {
@@ -222,27 +233,38 @@ impl LogTime {
     /// times, exactly as the original system's `isoformat()`, and RFC 3339
     /// `2026-01-21T22:23:40+01:00` when an offset is known.
     pub fn write_iso(&self, out: &mut Vec<u8>) {
-        let t = self.local();
-        // Filled in place and appended once: the indexer writes one per document.
-        let mut iso = *b"0000-00-00T00:00:00";
-        put2(&mut iso[5..], t.month());
-        put2(&mut iso[8..], t.day());
-        put2(&mut iso[11..], t.hour());
-        put2(&mut iso[14..], t.minute());
-        put2(&mut iso[17..], t.second());
-        match u32::try_from(t.year()) {
+        let (t, offset) = match self {
+            LogTime::Naive(t) => (*t, None),
+            LogTime::Offset(t) => (t.naive_local(), Some(t.offset().local_minus_utc())),
+        };
+        // Filled in place and appended once: the indexer writes one per
+        // document.
+        let mut iso = *b"0000-00-00T00:00:00+00:00";
+        let date = t.date();
+        put2(&mut iso[5..], date.month());
+        put2(&mut iso[8..], date.day());
+        let seconds = t.num_seconds_from_midnight();
+        put2(&mut iso[11..], seconds / 3600);
+        put2(&mut iso[14..], seconds / 60 % 60);
+        put2(&mut iso[17..], seconds % 60);
+        let mut len = ISO_WIDTH;
+        if let Some(seconds_east) = offset {
+            iso[19] = if seconds_east < 0 { b'-' } else { b'+' };
+            let minutes = seconds_east.unsigned_abs() / 60;
+            put2(&mut iso[20..], minutes / 60);
+            put2(&mut iso[23..], minutes % 60);
+            len += 6;
+        }
+        match u32::try_from(date.year()) {
             Ok(year) if year <= 9999 => {
                 put2(&mut iso[..], year / 100);
                 put2(&mut iso[2..], year % 100);
-                out.extend_from_slice(&iso);
+                out.extend_from_slice(&iso[..len]);
             }
             _ => {
-                push_year(out, t.year());
-                out.extend_from_slice(&iso[4..]);
+                push_year(out, date.year());
+                out.extend_from_slice(&iso[4..len]);
             }
-        }
-        if let LogTime::Offset(t) = self {
-            push_offset(out, t.offset().local_minus_utc(), true);
         }
     }
 
@@ -357,51 +379,118 @@ fn original_at_a_glance(b: &[u8]) -> Option<NaiveDateTime> {
     if [b[3], b[6], b[11], b[12], b[15], b[18]] != *b"  , ::" {
         return None;
     }
-    let pair = |at: usize| {
-        let (tens, units) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
-        (tens < 10 && units < 10).then(|| u32::from(tens) * 10 + u32::from(units))
-    };
-    let month = MONTHS.iter().position(|m| **m == [b[0], b[1], b[2]])? as u32 + 1;
-    let year = pair(7)? * 100 + pair(9)?;
-    NaiveDate::from_ymd_opt(year as i32, month, pair(4)?)?.and_hms_opt(
-        pair(13)?,
-        pair(16)?,
-        pair(19)?,
-    )
+    let mut digits = Digits::default();
+    let day = digits.read(&b[4..6]);
+    let year = digits.read(&b[7..11]);
+    let seconds = digits.time_of_day(&b[13..21]);
+    let month = month_number([b[0], b[1], b[2]]);
+    if digits.bad {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(year as i32, month?, day)?;
+    Some(date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(seconds?, 0)?))
 }
 
 /// The usual `DD/Mon/YYYY:HH:MM:SS +ZZZZ` in one look, as
-/// [`original_at_a_glance`] does for the original's shape: half the time of
-/// the step-by-step reading, which combined lines spend most of their
-/// parse in. `None` for anything else, which the step-by-step reading then
-/// names.
+/// [`original_at_a_glance`] does for the original's shape: combined lines
+/// spend a good part of their parse here. `None` for anything else, which
+/// the step-by-step reading then names.
 fn common_at_a_glance(b: &[u8]) -> Option<DateTime<FixedOffset>> {
     let b: &[u8; COMMON_WIDTH] = b.try_into().ok()?;
     if [b[2], b[6], b[11], b[14], b[17], b[20]] != *b"//::: " {
         return None;
     }
-    let pair = |at: usize| {
-        let (tens, units) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
-        (tens < 10 && units < 10).then(|| u32::from(tens) * 10 + u32::from(units))
-    };
+    let mut digits = Digits::default();
+    let day = digits.read(&b[0..2]);
+    let year = digits.read(&b[7..11]);
+    let seconds = digits.time_of_day(&b[12..20]);
+    let (offset_hours, offset_minutes) = (digits.read(&b[22..24]), digits.read(&b[24..26]));
+    let month = month_number([b[3], b[4], b[5]]);
     let sign = match b[21] {
         b'+' => 1,
         b'-' => -1,
         _ => return None,
     };
-    let (hours, minutes) = (pair(22)?, pair(24)?);
-    if minutes >= 60 {
+    if digits.bad || offset_minutes >= 60 {
         return None;
     }
-    let offset = FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60) as i32)?;
-    let month = MONTHS.iter().position(|m| **m == [b[3], b[4], b[5]])? as u32 + 1;
-    let year = pair(7)? * 100 + pair(9)?;
-    let local = NaiveDate::from_ymd_opt(year as i32, month, pair(0)?)?.and_hms_opt(
-        pair(12)?,
-        pair(15)?,
-        pair(18)?,
-    )?;
-    local.and_local_timezone(offset).single()
+    let date = NaiveDate::from_ymd_opt(year as i32, month?, day)?;
+    let offset = sign * (offset_hours * 3600 + offset_minutes * 60) as i32;
+    at_offset(date, seconds?, offset)
+}
+
+/// The instant of the wall-clock time `seconds` after midnight of `date`
+/// at `seconds_east` of UTC: what `and_local_timezone(offset).single()`
+/// answers, without its general date arithmetic (a fixed offset moves
+/// the date by a day at most).
+fn at_offset(date: NaiveDate, seconds: u32, seconds_east: i32) -> Option<DateTime<FixedOffset>> {
+    let offset = FixedOffset::east_opt(seconds_east)?;
+    // |seconds_east| < 86,400 (`east_opt` checked), so one day either way.
+    let utc = seconds as i32 - seconds_east;
+    let (date, utc) = if utc < 0 {
+        (date.pred_opt()?, utc + DAY)
+    } else if utc >= DAY {
+        (date.succ_opt()?, utc - DAY)
+    } else {
+        (date, utc)
+    };
+    let time = NaiveTime::from_num_seconds_from_midnight_opt(utc as u32, 0)?;
+    Some(DateTime::from_naive_utc_and_offset(
+        date.and_time(time),
+        offset,
+    ))
+}
+
+const DAY: i32 = 86_400;
+
+/// Fixed-width decimal fields read without a branch each: whether any
+/// byte was no digit is known once, at the end.
+#[derive(Default)]
+struct Digits {
+    bad: bool,
+}
+
+impl Digits {
+    #[inline(always)]
+    fn read(&mut self, field: &[u8]) -> u32 {
+        field.iter().fold(0, |n, &c| {
+            let digit = c.wrapping_sub(b'0');
+            self.bad |= digit > 9;
+            n * 10 + u32::from(digit)
+        })
+    }
+
+    /// `HH:MM:SS` (its colons already checked) as seconds after midnight,
+    /// if it is a time of day (no leap second: `NaiveTime` has none).
+    #[inline(always)]
+    fn time_of_day(&mut self, field: &[u8]) -> Option<u32> {
+        let (hour, minute, second) = (
+            self.read(&field[0..2]),
+            self.read(&field[3..5]),
+            self.read(&field[6..8]),
+        );
+        (hour < 24 && minute < 60 && second < 60).then_some(hour * 3600 + minute * 60 + second)
+    }
+}
+
+/// `Jan` → 1, ..., `Dec` → 12, case as written (a `match` on the bytes: a
+/// few comparisons instead of up to twelve).
+fn month_number(name: [u8; 3]) -> Option<u32> {
+    Some(match &name {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    })
 }
 
 /// Writes `n` (below 100) as two digits at the start of `out`.
@@ -535,6 +624,125 @@ mod tests {
             checked > 100,
             "only {checked} valid stamps among the variants"
         );
+    }
+
+    /// Dates, times and offsets around every edge the readers check (day 0,
+    /// the 29th to the 32nd, Feb 29 in leap and common years including
+    /// 1900 and 2000, hour 24, minute and second 60, offsets of 99 hours or
+    /// 60 minutes) and month names in every case, each read by the
+    /// hand-written readers and by chrono's format strings: the same
+    /// instant (and the same ISO text) or both rejected. Chrono takes a
+    /// month name in any case and a leap second `:60`, which servers never
+    /// write and we reject; those are checked to be rejected.
+    #[test]
+    fn the_readers_agree_with_chrono() {
+        let years = [
+            0, 1, 4, 100, 999, 1900, 1970, 1999, 2000, 2024, 2025, 2026, 2100, 9999,
+        ];
+        let days = [0, 1, 9, 10, 28, 29, 30, 31, 32, 99];
+        let times = [
+            "00:00:00", "23:59:59", "12:34:56", "24:00:00", "23:60:00", "23:59:60", "99:99:99",
+            "1a:00:00", "07:3 :00",
+        ];
+        let offsets = [
+            "+0000", "-0000", "+0100", "-0700", "+0530", "+1400", "-1200", "+2359", "-2359",
+            "+2400", "+9900", "+0060", "+0099", "*0100", "+01a0",
+        ];
+        let months = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            "jan", "JAN", "FEB", "feb", "Sept", "Foo", "",
+        ];
+        let mut accepted = 0;
+        let mut stamps = 0;
+        // A cheap deterministic choice of the offset and time for each
+        // date, so that every combination of the rest is tried.
+        let mut state = 0x9e37_79b9_u32;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as usize % n
+        };
+        for year in years {
+            for month in months {
+                for day in days {
+                    for _ in 0..6 {
+                        let time = times[next(times.len())];
+                        let offset = offsets[next(offsets.len())];
+                        let leap_or_case = time.ends_with(":60")
+                            || (month.len() == 3
+                                && month_number(*month.as_bytes().first_chunk().unwrap())
+                                    .is_none()
+                                && MONTHS
+                                    .iter()
+                                    .any(|m| m.eq_ignore_ascii_case(month.as_bytes())));
+
+                        let common = format!("{day:02}/{month}/{year:04}:{time} {offset}");
+                        let ours = LogTime::parse_common(&common).ok();
+                        let chrono = DateTime::parse_from_str(&common, "%d/%b/%Y:%H:%M:%S %z").ok();
+                        if leap_or_case {
+                            assert_eq!(ours, None, "{common:?}");
+                        } else {
+                            assert_eq!(ours, chrono.map(LogTime::Offset), "{common:?}");
+                        }
+                        if let Some(t) = ours {
+                            let expected = chrono.unwrap().to_rfc3339();
+                            assert_eq!(t.to_iso(), expected, "{common:?}");
+                            accepted += 1;
+                        }
+
+                        let original = format!("{month} {day:02} {year:04}, {time}");
+                        let ours = LogTime::parse_original(&original).ok();
+                        let chrono =
+                            NaiveDateTime::parse_from_str(&original, "%b %d %Y, %H:%M:%S").ok();
+                        if leap_or_case {
+                            assert_eq!(ours, None, "{original:?}");
+                        } else {
+                            assert_eq!(ours, chrono.map(LogTime::Naive), "{original:?}");
+                        }
+                        if let Some(t) = ours {
+                            let expected = chrono.unwrap().format("%Y-%m-%dT%H:%M:%S").to_string();
+                            assert_eq!(t.to_iso(), expected, "{original:?}");
+                            accepted += 1;
+                        }
+                        stamps += 2;
+                    }
+                }
+            }
+        }
+        assert!(
+            accepted > stamps / 10,
+            "only {accepted} of {stamps} stamps valid"
+        );
+    }
+
+    /// Every day of four centuries (leap years by every rule), at a time
+    /// and offset that move the UTC instant across midnight either way.
+    #[test]
+    fn every_day_of_four_centuries_agrees_with_chrono() {
+        let mut date = NaiveDate::from_ymd_opt(1899, 12, 31).unwrap();
+        let end = NaiveDate::from_ymd_opt(2300, 1, 2).unwrap();
+        let mut i = 0;
+        while date <= end {
+            let (time, offset) = [
+                ("00:30:00", "+0100"),
+                ("23:30:00", "-0100"),
+                ("12:00:00", "+0000"),
+            ][i % 3];
+            let common = format!("{}:{time} {offset}", date.format("%d/%b/%Y"));
+            let expected = DateTime::parse_from_str(&common, "%d/%b/%Y:%H:%M:%S %z").unwrap();
+            let ours = LogTime::parse_common(&common).unwrap();
+            assert_eq!(ours, LogTime::Offset(expected), "{common}");
+            assert_eq!(ours.to_iso(), expected.to_rfc3339(), "{common}");
+            let original = format!("{}, {time}", date.format("%b %d %Y"));
+            assert_eq!(
+                LogTime::parse_original(&original).unwrap().local(),
+                date.and_time(NaiveTime::parse_from_str(time, "%H:%M:%S").unwrap()),
+                "{original}"
+            );
+            date = date.succ_opt().unwrap();
+            i += 1;
+        }
     }
 
     #[test]

@@ -1,15 +1,16 @@
 //! `logpipe parse`: access-log lines to JSON documents, rejections reported.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use logpipe::Document;
-use logpipe::parse::LogFormat;
+use logpipe::document::is_plain_line;
+use logpipe::parse::{LogFormat, ParseError};
+use logpipe::{Document, line_reader};
 use serde::Serialize;
 
 /// Parse access-log lines into one JSON document per line on stdout, each
@@ -56,7 +57,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     };
     let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = Output {
+        buf: Vec::with_capacity(OUTPUT_CHUNK + (64 << 10)),
+        sink: stdout.lock(),
+    };
     let stderr = io::stderr();
     let mut err = io::BufWriter::new(stderr.lock());
     let mut tally = Tally::default();
@@ -68,11 +72,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         for path in &args.files {
             let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
             let name = path.display().to_string();
-            let reader = BufReader::with_capacity(1 << 16, file);
-            parse_stream(&format, reader, Some(&name), &mut out, &mut err, &mut tally)?;
+            parse_stream(&format, file, Some(&name), &mut out, &mut err, &mut tally)?;
         }
     }
-    out.flush().context("writing to stdout")?;
+    out.flush()?;
 
     let rejected = tally.lines - tally.parsed;
     writeln!(
@@ -88,60 +91,103 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
+/// What the documents are written to stdout in: one `write` a megabyte,
+/// the documents appended straight into the buffer (no copy through a
+/// per-line `Vec` and a `BufWriter`).
+const OUTPUT_CHUNK: usize = 1 << 20;
+
+struct Output<W> {
+    buf: Vec<u8>,
+    sink: W,
+}
+
+impl<W: Write> Output<W> {
+    /// Writes the buffer out once it holds a chunk.
+    fn maybe_flush(&mut self) -> Result<()> {
+        if self.buf.len() >= OUTPUT_CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.sink
+            .write_all(&self.buf)
+            .context("writing to stdout")?;
+        self.buf.clear();
+        self.sink.flush().context("writing to stdout")
+    }
+}
+
+/// Why a stream stopped: its reading failed, or writing what it gave did.
+enum Stop {
+    Read(io::Error),
+    Write(anyhow::Error),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Self {
+        Stop::Read(e)
+    }
+}
+
 fn parse_stream(
     format: &LogFormat,
-    mut reader: impl BufRead,
+    reader: impl Read,
     file: Option<&str>,
-    out: &mut impl Write,
+    out: &mut Output<impl Write>,
     err: &mut impl Write,
     tally: &mut Tally,
 ) -> Result<()> {
     let source = file.unwrap_or("stdin");
-    let mut buf = Vec::with_capacity(512);
-    let mut json = Vec::with_capacity(1024);
+    // Whether a line without `\\` or control characters gives strings that
+    // need no escaping in JSON (then they are copied without a check).
+    let quoted = format.quotes_its_strings();
     let mut number = 0;
-    loop {
-        buf.clear();
-        let read = reader
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("reading {source}"))?;
-        if read == 0 {
-            return Ok(());
-        }
+    let result = line_reader::for_each_line(reader, |line| {
         number += 1;
         tally.lines += 1;
-        let line = trim_line_end(&buf);
         match format.parse_bytes(line) {
             Ok(record) => {
-                json.clear();
                 let document = Document {
                     record: &record,
                     kafka: None,
                 };
-                document.write_json(&mut json);
-                json.push(b'\n');
-                out.write_all(&json).context("writing to stdout")?;
+                let plain = quoted && is_plain_line(line);
+                document.write_json_of_line(&mut out.buf, plain);
+                out.buf.push(b'\n');
                 tally.parsed += 1;
+                out.maybe_flush().map_err(Stop::Write)
             }
-            Err(reason) => {
-                let raw = String::from_utf8_lossy(line);
-                let rejection = Rejection {
-                    file,
-                    line: number,
-                    reason: reason.to_string(),
-                    raw: &raw,
-                    raw_base64: std::str::from_utf8(line)
-                        .is_err()
-                        .then(|| BASE64.encode(line)),
-                };
-                serde_json::to_writer(&mut *err, &rejection).context("writing to stderr")?;
-                err.write_all(b"\n").context("writing to stderr")?;
-            }
+            Err(reason) => reject(err, file, number, line, &reason).map_err(Stop::Write),
         }
+    });
+    match result {
+        Ok(()) => Ok(()),
+        Err(Stop::Read(e)) => Err(e).with_context(|| format!("reading {source}")),
+        Err(Stop::Write(e)) => Err(e),
     }
 }
 
-fn trim_line_end(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
+/// Reports a rejected line on stderr.
+#[cold]
+fn reject(
+    err: &mut impl Write,
+    file: Option<&str>,
+    number: u64,
+    line: &[u8],
+    reason: &ParseError,
+) -> Result<()> {
+    let raw = String::from_utf8_lossy(line);
+    let rejection = Rejection {
+        file,
+        line: number,
+        reason: reason.to_string(),
+        raw: &raw,
+        raw_base64: std::str::from_utf8(line)
+            .is_err()
+            .then(|| BASE64.encode(line)),
+    };
+    serde_json::to_writer(&mut *err, &rejection).context("writing to stderr")?;
+    err.write_all(b"\n").context("writing to stderr")
 }

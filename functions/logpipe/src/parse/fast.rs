@@ -9,7 +9,7 @@ use memchr::{memchr, memchr2};
 use super::error::{Field, ParseError, Problem};
 use super::fields;
 use crate::record::AccessLog;
-use crate::timestamp::LogTime;
+use crate::timestamp::{COMMON_WIDTH, LogTime, ORIGINAL_WIDTH};
 
 /// Parses `line` if it has the original format's shape (`IP - - [Mon ...`).
 /// Returns `None` for any other shape, which the general parser then handles.
@@ -92,8 +92,13 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub(super) fn middle(&mut self) -> Result<Middle<'a>, ParseError> {
         let cursor = self;
-        let (at, text) = cursor.until_close_bracket()?;
-        let timestamp = fields::timestamp(text, at)?;
+        let timestamp = match cursor.usual_timestamp() {
+            Some(timestamp) => timestamp,
+            None => {
+                let (at, text) = cursor.until_close_bracket()?;
+                fields::timestamp(text, at)?
+            }
+        };
 
         cursor.expect(b" \"", Field::Request, "` \"` before the request")?;
         let quoted = cursor.quoted(Field::Request)?;
@@ -147,6 +152,25 @@ impl<'a> Cursor<'a> {
             None | Some("") => self.missing(field),
             Some(found) => ParseError::unexpected(field, self.pos, expected, found),
         }
+    }
+
+    /// A valid timestamp of either shape and its `]`, consumed, without
+    /// a search for the `]`: where one of the shapes' widths ends. A valid
+    /// timestamp holds no `]`, so this is the first one, as
+    /// [`until_close_bracket`](Self::until_close_bracket) would find.
+    #[inline]
+    fn usual_timestamp(&mut self) -> Option<LogTime> {
+        let rest = self.rest();
+        let width = match rest.first()? {
+            b if b.is_ascii_alphabetic() => ORIGINAL_WIDTH,
+            _ => COMMON_WIDTH,
+        };
+        if rest.get(width) != Some(&b']') {
+            return None;
+        }
+        let timestamp = LogTime::parse_any_at_a_glance(&rest[..width])?;
+        self.pos += width + 1;
+        Some(timestamp)
     }
 
     /// The text up to the next `]`, which is consumed.

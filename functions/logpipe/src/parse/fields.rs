@@ -31,40 +31,48 @@ pub(crate) fn ip_addr(text: &str) -> Option<IpAddr> {
 }
 
 /// Dotted-quad IPv4 without leading zeros, the form servers write, read
-/// in one pass over its bytes (the standard parser takes ten times as
-/// long); anything else (IPv6, odd forms, errors) is left to the standard
-/// parser, which has the last word.
+/// octet by octet (the standard parser takes ten times as long); anything
+/// else (IPv6, odd forms, errors) is left to the standard parser, which
+/// has the last word.
 fn plain_ipv4(text: &[u8]) -> Option<std::net::Ipv4Addr> {
-    if !(7..=15).contains(&text.len()) {
+    let (a, at) = octet(text, 0)?;
+    let (b, at) = octet(text, dot(text, at)?)?;
+    let (c, at) = octet(text, dot(text, at)?)?;
+    let (d, at) = octet(text, dot(text, at)?)?;
+    (at == text.len()).then(|| std::net::Ipv4Addr::new(a, b, c, d))
+}
+
+/// Just past the `.` at `at`.
+fn dot(text: &[u8], at: usize) -> Option<usize> {
+    (text.get(at) == Some(&b'.')).then_some(at + 1)
+}
+
+/// The decimal octet at `at` (1 to 3 digits, no leading zero, at most
+/// 255) and where it ends.
+fn octet(text: &[u8], at: usize) -> Option<(u8, usize)> {
+    let digit = |i: usize| {
+        text.get(i)
+            .map(|c| c.wrapping_sub(b'0'))
+            .filter(|&d| d < 10)
+    };
+    let first = digit(at)?;
+    let Some(second) = digit(at + 1) else {
+        return Some((first, at + 1));
+    };
+    if first == 0 {
         return None;
     }
-    let mut octets = [0u8; 4];
-    let mut n = 0;
-    // The octet being read: its value and its number of digits.
-    let (mut value, mut digits) = (0u32, 0u32);
-    for &b in text {
-        if b == b'.' {
-            if digits == 0 || value > 255 || n == 3 {
-                return None;
-            }
-            octets[n] = value as u8;
-            n += 1;
-            (value, digits) = (0, 0);
-            continue;
-        }
-        let digit = b.wrapping_sub(b'0');
-        // Not a digit, a leading zero, a fourth digit.
-        if digit > 9 || (digits == 1 && value == 0) || digits == 3 {
-            return None;
-        }
-        value = value * 10 + u32::from(digit);
-        digits += 1;
+    let two = first * 10 + second;
+    let Some(third) = digit(at + 2) else {
+        return Some((two, at + 2));
+    };
+    let three = u16::from(two) * 10 + u16::from(third);
+    let three = u8::try_from(three).ok()?;
+    // A fourth digit is no octet.
+    match digit(at + 3) {
+        Some(_) => None,
+        None => Some((three, at + 3)),
     }
-    if n != 3 || digits == 0 || value > 255 {
-        return None;
-    }
-    octets[3] = value as u8;
-    Some(std::net::Ipv4Addr::from(octets))
 }
 
 pub(crate) fn timestamp(text: &str, at: usize) -> Result<LogTime, ParseError> {
