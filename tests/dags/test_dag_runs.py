@@ -157,12 +157,14 @@ def failure_object(made, lines):
     invocation record with `KafkaBatchInfo` and the event as an escaped JSON string)."""
     import base64
     import json
+    import os
 
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVER", "127.0.0.1:9092")
     stamp = "2026-01-21T22:23:40.000Z"
     records = [{"topic": made.topic, "partition": 1, "offset": n, "timestamp": 1769034220000,
                 "timestampType": "CREATE_TIME", "key": None, "headers": [],
                 "value": base64.b64encode(line.encode()).decode()} for n, line in enumerate(lines)]
-    payload = json.dumps({"eventSource": "SelfManagedKafka", "bootstrapServers": BOOTSTRAP,
+    payload = json.dumps({"eventSource": "SelfManagedKafka", "bootstrapServers": bootstrap,
                           "records": {f"{made.topic}-1": records}})
     return json.dumps({
         "requestContext": {"requestId": "a3c9f5e2-0d1b-4c1e-9d57-0e1f3a6b2c4d",
@@ -171,7 +173,7 @@ def failure_object(made, lines):
         "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
         "version": "1.0",
         "timestamp": stamp,
-        "KafkaBatchInfo": {"batchSize": len(records), "bootstrapServers": BOOTSTRAP, "payloadSize": len(payload),
+        "KafkaBatchInfo": {"batchSize": len(records), "bootstrapServers": bootstrap, "payloadSize": len(payload),
                            "recordsInfo": {f"{made.topic}-1": {
                                "firstRecordOffset": "0", "lastRecordOffset": str(len(records) - 1),
                                "firstRecordTimestamp": stamp, "lastRecordTimestamp": stamp}}},
@@ -200,6 +202,7 @@ def test_the_recovery_dag_replays_what_the_mapping_gave_up_on_once(
     report = result(run, "check_recovered")
     assert (report["failure_records"], report["done"], report["records"], report["indexed"],
             report["failed"], report["stopped"]) == (1, 1, 200, 200, 0, "done"), report
+    assert documents(made.index) == 200  # and refreshed, for the search
     answer = eshttp.call("POST", f"/{made.index}/_search", {"size": 200, "_source": False})
     assert sorted(hit["_id"] for hit in answer.json()["hits"]["hits"]) == \
         sorted(f"{made.topic}-1-{n}" for n in range(200)), "each under its original _id"
