@@ -1,6 +1,9 @@
 //! `logpipe`: the pipeline's library from the command line.
 
 mod commands;
+/// The local event-source mapping (`logpipe esm`): CLI-only, kept out of the
+/// library so that the Lambdas link only what they run.
+mod esm;
 
 use std::process::ExitCode;
 

@@ -14,14 +14,14 @@ pub mod document;
 #[cfg(feature = "kafka")]
 pub mod drain;
 pub mod elastic;
-#[cfg(feature = "kafka")]
-pub mod esm;
 pub mod format;
 pub mod generate;
 pub mod indexer;
 mod json_text;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+#[cfg(feature = "kafka")]
+pub mod kafka_event;
 pub mod line_reader;
 pub mod metrics;
 pub mod parse;

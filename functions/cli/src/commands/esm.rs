@@ -7,12 +7,12 @@ use anyhow::{Context, Result, ensure};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use logpipe::config::{KafkaSettings, Settings};
-use logpipe::esm::{
-    self, EsmOptions, EventOrigin, LambdaInvoker, MAX_EVENT_BYTES, MAX_EVENT_RECORDS,
-};
 use logpipe::indexer::EventSource;
 use logpipe::kafka::LogConsumer;
-use logpipe::recovery::{Location, OnFailure};
+use logpipe::kafka_event::{EventOrigin, MAX_EVENT_BYTES, MAX_EVENT_RECORDS};
+use logpipe::recovery::Location;
+
+use crate::esm::{self, EsmOptions, LambdaInvoker, OnFailure};
 
 /// Poll the topic as Lambda's Kafka event-source mapping does and invoke a
 /// function with its events through the Lambda Invoke API (`cargo lambda

@@ -75,7 +75,7 @@ pub fn connect(settings: &ElasticsearchSettings) -> Result<Elasticsearch, SetupE
 
 /// An error with its causes, which say what went wrong on the wire (a
 /// refused certificate, a reset connection): the outermost message does not.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use thiserror::Error;
 
-use crate::esm::{EventOrigin, EventRecord, events};
 use crate::indexer::{IncomingRecord, decode_event_json};
+use crate::kafka_event::{EventOrigin, EventRecord, events};
 
 /// `requestContext.condition` of an S3 (and SQS, SNS) record.
 pub const S3_CONDITION: &str = "RetryAttemptsExhausted";
@@ -332,8 +332,8 @@ pub fn original_records(body: &[u8]) -> Result<Vec<IncomingRecord>, RecordError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::esm::RecordParts;
     use crate::indexer::EventSource;
+    use crate::kafka_event::RecordParts;
     use rdkafka::message::Timestamp;
 
     fn origin() -> EventOrigin {

@@ -1,7 +1,9 @@
 //! Lambda's Kafka events as the event-source mapping builds them: records
 //! grouped by `<topic>-<partition>` in the order they were read, keys and
 //! values in base64, header values as arrays of signed bytes, at most
-//! 10,000 records or 6 MB of JSON an event.
+//! 10,000 records or 6 MB of JSON an event. The on-failure records that
+//! replay reads carry them (`recovery::failure_record`); the CLI's local
+//! mapping (`logpipe esm`) sends them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

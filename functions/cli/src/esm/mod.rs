@@ -7,18 +7,16 @@
 //!
 //! Records that keep failing go, as with Lambda, to the on-failure
 //! destination when there is one (`KeepFailed`, written as Lambda writes
-//! them: [`crate::recovery`]), and the mapping moves on past them. Without
+//! them: [`on_failure`], [`logpipe::recovery`]), and the mapping moves on past them. Without
 //! one, or when writing there fails, the stand-in stops at them and commits
 //! up to the first of them, so that nothing is lost and the next run starts
 //! there.
 
-mod event;
 mod invoke;
+mod on_failure;
 
-pub use event::{
-    Event, EventOrigin, EventRecord, MAX_EVENT_BYTES, MAX_EVENT_RECORDS, RecordParts, events,
-};
-pub use invoke::{Invoke, InvokeError, LambdaInvoker};
+pub use invoke::{Invoke, LambdaInvoker};
+pub use on_failure::OnFailure;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -27,8 +25,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::indexer::{BatchItemFailure, KafkaItemIdentifier};
-use crate::kafka::{ConsumerError, LogConsumer};
+use logpipe::indexer::{BatchItemFailure, KafkaItemIdentifier};
+use logpipe::kafka::{ConsumerError, LogConsumer};
+use logpipe::kafka_event::{
+    Event, EventOrigin, EventRecord, MAX_EVENT_BYTES, MAX_EVENT_RECORDS, events,
+};
 
 /// How long one poll waits for a first record.
 const POLL_WAIT: Duration = Duration::from_millis(250);
@@ -403,8 +404,10 @@ pub async fn run(
 
 #[cfg(test)]
 mod tests {
+    use super::invoke::InvokeError;
     use super::*;
-    use crate::indexer::{EventSource, decode_event_json};
+    use logpipe::indexer::{EventSource, decode_event_json};
+    use logpipe::kafka_event::RecordParts;
     use rdkafka::message::Timestamp;
     use std::sync::Mutex;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::elastic::error_chain;
+use logpipe::elastic::error_chain;
 
 /// Invokes one function synchronously; a trait so that the delivery logic
 /// can be tested against scripted answers.

@@ -1,6 +1,6 @@
 //! The event-source mapping stand-in's on-failure destination: where
 //! `logpipe esm --on-failure` writes the records it gave up on, as Lambda
-//! writes them (see [`super::failure_record`]).
+//! writes them (see [`logpipe::recovery::failure_record`]).
 
 use std::time::Duration;
 
@@ -8,12 +8,14 @@ use chrono::Utc;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use thiserror::Error;
 
-use super::failure_record::{Attempts, kafka_messages, s3_objects};
-use super::location::Location;
-use super::s3::{S3Error, S3Store};
-use crate::config::KafkaSettings;
-use crate::esm::{EsmOptions, EventOrigin, EventRecord, GivenUp, KeepFailed};
-use crate::kafka::{KafkaContext, client_config};
+use logpipe::config::KafkaSettings;
+use logpipe::kafka::{KafkaContext, client_config};
+use logpipe::kafka_event::{EventOrigin, EventRecord};
+use logpipe::recovery::failure_record::{Attempts, kafka_messages, s3_objects};
+use logpipe::recovery::location::Location;
+use logpipe::recovery::s3::{S3Error, S3Store};
+
+use super::{EsmOptions, GivenUp, KeepFailed};
 
 /// How long a failure record may wait for the broker's acknowledgement.
 const PRODUCE_TIMEOUT: Duration = Duration::from_secs(30);
