@@ -49,6 +49,12 @@ pub fn connect(settings: &ElasticsearchSettings) -> Result<Elasticsearch, SetupE
             username.clone(),
             password.expose().to_owned(),
         )),
+        ElasticsearchAuth::AwsSigV4(_) => {
+            return Err(SetupError::Client(
+                "ELASTICSEARCH_AUTH=aws-sigv4 needs request signing, which comes in the next commit"
+                    .into(),
+            ));
+        }
     };
     builder = match &settings.tls {
         TlsVerification::Roots => builder,
