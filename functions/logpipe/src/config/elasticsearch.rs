@@ -141,6 +141,20 @@ impl ElasticsearchSettings {
     }
 }
 
+impl ElasticsearchSettings {
+    /// Whether the server offers `_refresh`: OpenSearch Serverless does not
+    /// (it makes documents searchable on its own, within seconds).
+    pub fn refreshes(&self) -> bool {
+        !matches!(
+            &self.auth,
+            ElasticsearchAuth::AwsSigV4(AwsSigning {
+                service: AwsService::Aoss,
+                ..
+            })
+        )
+    }
+}
+
 /// `ELASTICSEARCH_AUTH`, or the kind the other settings imply; then the
 /// credentials of that kind. A setting of another kind is a conflict.
 fn auth(settings: &Settings, url: &str) -> Result<ElasticsearchAuth, ConfigError> {
