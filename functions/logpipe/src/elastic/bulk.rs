@@ -65,7 +65,7 @@ pub async fn send_bulk(
 /// actions still name their index): a request's path then says which index
 /// it writes, for whoever reads the traffic.
 pub async fn send_bulk_to(
-    client: &Elasticsearch,
+    client: &SearchClient,
     path: &str,
     body: Bytes,
     actions: usize,

@@ -5,22 +5,25 @@
 //! offers no hook between building a request and sending it.
 
 use std::io::Write;
-#[cfg(feature = "aws-sigv4")]
+#[cfg(feature = "aws")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use elasticsearch::Elasticsearch;
 use elasticsearch::http::Method;
+#[cfg(feature = "aws")]
 use elasticsearch::http::Url;
-use elasticsearch::http::headers::{CONTENT_ENCODING, HeaderMap, HeaderName, HeaderValue};
+#[cfg(feature = "aws")]
+use elasticsearch::http::headers::HeaderName;
+use elasticsearch::http::headers::{CONTENT_ENCODING, HeaderMap, HeaderValue};
 use elasticsearch::http::response::Response;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use thiserror::Error;
 
 use super::error_chain;
-#[cfg(feature = "aws-sigv4")]
+#[cfg(feature = "aws")]
 use super::sigv4::Signer;
 
 #[derive(Debug, Error)]
@@ -37,31 +40,42 @@ pub enum SendError {
 #[derive(Clone)]
 pub struct SearchClient {
     transport: Elasticsearch,
+    gzip: bool,
+    #[cfg(feature = "aws")]
+    signing: Option<Signing>,
+}
+
+/// What signs each request, and the endpoint its URLs are made from (the
+/// signature covers the full URL; the transport only sees paths).
+#[cfg(feature = "aws")]
+#[derive(Clone)]
+struct Signing {
+    signer: Arc<Signer>,
     /// The endpoint with a trailing `/`, as the transport joins paths to it.
     base: Url,
-    gzip: bool,
-    #[cfg(feature = "aws-sigv4")]
-    signer: Option<Arc<Signer>>,
 }
 
 impl SearchClient {
     /// `transport` must not compress bodies itself (this client does).
-    pub(crate) fn new(transport: Elasticsearch, mut base: Url, gzip: bool) -> Self {
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
+    pub(crate) fn new(transport: Elasticsearch, gzip: bool) -> Self {
         SearchClient {
             transport,
-            base,
             gzip,
-            #[cfg(feature = "aws-sigv4")]
-            signer: None,
+            #[cfg(feature = "aws")]
+            signing: None,
         }
     }
 
-    #[cfg(feature = "aws-sigv4")]
-    pub(crate) fn with_signer(mut self, signer: Signer) -> Self {
-        self.signer = Some(Arc::new(signer));
+    /// Signs every request to `endpoint` with `signer`.
+    #[cfg(feature = "aws")]
+    pub(crate) fn with_signer(mut self, signer: Signer, mut endpoint: Url) -> Self {
+        if !endpoint.path().ends_with('/') {
+            endpoint.set_path(&format!("{}/", endpoint.path()));
+        }
+        self.signing = Some(Signing {
+            signer: Arc::new(signer),
+            base: endpoint,
+        });
         self
     }
 
@@ -82,10 +96,9 @@ impl SearchClient {
             }
             body => body,
         };
-        #[cfg(feature = "aws-sigv4")]
-        if let Some(signer) = &self.signer {
-            let url = self
-                .base
+        #[cfg(feature = "aws")]
+        if let Some(Signing { signer, base }) = &self.signing {
+            let url = base
                 .join(path_and_query.trim_start_matches('/'))
                 .map_err(|e| SendError::Sign(format!("{path_and_query:?}: {e}")))?;
             let signature = signer
@@ -121,7 +134,7 @@ fn gzip(body: &[u8]) -> std::io::Result<Bytes> {
     Ok(Bytes::from(encoder.finish()?))
 }
 
-#[cfg(feature = "aws-sigv4")]
+#[cfg(feature = "aws")]
 fn method_name(method: Method) -> &'static str {
     match method {
         Method::Get => "GET",

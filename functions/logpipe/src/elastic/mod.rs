@@ -80,7 +80,7 @@ pub async fn connect(settings: &ElasticsearchSettings) -> Result<SearchClient, S
     let transport = builder
         .build()
         .map_err(|e| SetupError::Client(e.to_string()))?;
-    let client = SearchClient::new(Elasticsearch::new(transport), url, settings.gzip);
+    let client = SearchClient::new(Elasticsearch::new(transport), settings.gzip);
     match &settings.auth {
         #[cfg(feature = "aws")]
         ElasticsearchAuth::AwsSigV4(signing) => {
@@ -89,11 +89,14 @@ pub async fn connect(settings: &ElasticsearchSettings) -> Result<SearchClient, S
                 region = %signing.region,
                 "signing search requests with SigV4"
             );
-            Ok(client.with_signer(sigv4::Signer::from_default_chain(signing.clone()).await))
+            let signer = sigv4::Signer::from_default_chain(signing.clone())
+                .await
+                .map_err(|e| SetupError::Client(e.to_string()))?;
+            Ok(client.with_signer(signer, url))
         }
-        #[cfg(not(feature = "aws-sigv4"))]
+        #[cfg(not(feature = "aws"))]
         ElasticsearchAuth::AwsSigV4(_) => Err(SetupError::Client(
-            "ELASTICSEARCH_AUTH=aws-sigv4: this build has no SigV4 signing (the aws-sigv4 feature)"
+            "ELASTICSEARCH_AUTH=aws-sigv4: this build has no SigV4 signing (logpipe's `aws` feature)"
                 .into(),
         )),
         _ => Ok(client),

@@ -7,7 +7,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{
@@ -48,12 +47,18 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// Credentials from the default chain: a Lambda's role (environment
-    /// variables with their session token), a profile or SSO locally, a
-    /// container's or instance's role.
-    pub async fn from_default_chain(signing: AwsSigning) -> Self {
-        let chain = DefaultCredentialsChain::builder().build().await;
-        Self::new(signing, SharedCredentialsProvider::new(chain))
+    /// Credentials from the SDK's default chain, with our HTTPS client
+    /// (`crate::aws`): a Lambda's role (environment variables with their
+    /// session token), a profile or SSO locally, a container's or
+    /// instance's role.
+    pub async fn from_default_chain(signing: AwsSigning) -> Result<Self, SignError> {
+        let provider = crate::aws::sdk_config()
+            .await
+            .credentials_provider()
+            .ok_or_else(|| {
+                SignError::Credentials("no credentials provider is configured".into())
+            })?;
+        Ok(Self::new(signing, provider))
     }
 
     pub fn new(signing: AwsSigning, provider: SharedCredentialsProvider) -> Self {

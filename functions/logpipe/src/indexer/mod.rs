@@ -151,7 +151,7 @@ impl Indexer {
         }
     }
 
-    pub fn client(&self) -> &Elasticsearch {
+    pub fn client(&self) -> &SearchClient {
         &self.client
     }
 
