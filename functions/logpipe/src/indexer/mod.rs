@@ -504,18 +504,30 @@ fn report(
     report
 }
 
-/// Logs a batch's counts as a JSON line and as CloudWatch metrics.
+/// Logs a batch's counts as a JSON line (a warning when records failed: their
+/// reasons are what an operator needs) and as CloudWatch metrics.
 pub fn log_report(report: &BatchReport) {
-    tracing::info!(
-        records = report.records,
-        indexed = report.indexed,
-        dead_lettered = report.dead_lettered,
-        failed = report.failed,
-        requests = report.requests,
-        elapsed_ms = report.elapsed_ms,
-        failure_reasons = ?report.failure_reasons,
-        "indexed batch"
-    );
+    macro_rules! batch_line {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                records = report.records,
+                indexed = report.indexed,
+                dead_lettered = report.dead_lettered,
+                failed = report.failed,
+                requests = report.requests,
+                elapsed_ms = report.elapsed_ms,
+                failure_reasons = ?report.failure_reasons,
+                configuration_error = report.configuration_error.as_deref(),
+                "indexed batch"
+            )
+        };
+    }
+    if report.failed > 0 {
+        batch_line!(tracing::Level::WARN);
+    } else {
+        batch_line!(tracing::Level::INFO);
+    }
     print_emf(
         &[("Function", "indexer")],
         &[
