@@ -260,3 +260,31 @@ def test_lambda_signed_and_its_credentials_going_bad(index, tmp_path):
             produced, event = event_of(lines(5, seed=99))
             assert invoke(emulator, event) == {"batchItemFailures": []}
     assert ke.count(f"{index}-deadletter") == 2  # the first event's and the last one's
+
+
+@pytest.mark.parametrize("service", ["es", "aoss"])
+def test_redrive_signed(index, service):
+    """`logpipe redrive` through the front: its searches, mapping update, creates and deletes
+    are all signed (for aoss without `_refresh`, which Serverless does not have)."""
+    from redrive_test import FORMAT, line
+    with contextlib.ExitStack() as stack:
+        url = STACK_FRONT if service == "es" else stack.enter_context(front("aoss")).url
+        env = signed_env(index, url, service)
+        env.pop("LOG_FORMAT", None)
+        _, event = event_of([line(i, "sigv4") for i in range(30)])
+        run = ke.run_index(event, env)
+        assert run.code == 0 and run.report["dead_lettered"] == 30, run.stderr
+        # What Serverless does by itself within seconds (it has no `_refresh` to ask for):
+        # the letters become searchable. Done on the server behind the front.
+        assert eshttp.call("POST", f"/{index}-deadletter/_refresh").status == 200
+        before = stats_of(url)
+        env["LOG_FORMAT"] = FORMAT
+        done = subprocess.run([str(ke.LOGPIPE), "redrive", "-q"], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert (report["records"], report["moved"], report["failed"]) == (30, 30, 0), report
+        after = stats_of(url)
+        assert sum(after["refused"].values()) == sum(before["refused"].values()), after
+        assert sum(after["accepted"].values()) - sum(before["accepted"].values()) >= 3, after
+    assert ke.count(index) == 30 and ke.count(f"{index}-deadletter") == 0

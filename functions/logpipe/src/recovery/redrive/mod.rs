@@ -338,8 +338,11 @@ pub async fn redrive(
         mapping_ready: false,
     };
     let mut report = RedriveReport::new(plan.dry_run);
-    // Letters written or deleted a moment ago are then seen as they are.
-    refresh(client, &settings.deadletter_index).await;
+    // Letters written or deleted a moment ago are then seen as they are
+    // (OpenSearch Serverless has no `_refresh`: it refreshes on its own).
+    if settings.refreshes() {
+        refresh(client, &settings.deadletter_index).await;
+    }
 
     let mut after: Option<Value> = None;
     report.stopped = loop {
