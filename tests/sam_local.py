@@ -78,14 +78,19 @@ class Invocation:
         return found
 
 
-def invoke(function, event, *, env=None, timeout=300):
-    """`sam local invoke <function> -e <event>` on the built template."""
+def invoke(function, event, *, env=None, parameters=None, credentials=None, timeout=300):
+    """`sam local invoke <function> -e <event>` on the built template, with the template's
+    `parameters` overridden, and `credentials` (AWS_ACCESS_KEY_ID, ...) as the ones SAM hands
+    the function (its own, as a role's would be)."""
     with tempfile.TemporaryDirectory() as tmp:
         command = ["sam", "local", "invoke", FUNCTIONS.get(function, function),
                    "--template", str(built_template()), "--event", str(event),
                    "--env-vars", str(env_vars_file(tmp, **(env or {}))), "--skip-pull-image"]
+        if parameters:
+            command += ["--parameter-overrides", *(f"{k}={v}" for k, v in parameters.items())]
         started = time.monotonic()
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                              env={**os.environ, **(credentials or {})})
     answer = None
     for line in reversed(done.stdout.strip().splitlines()):
         try:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".local" / "log"
-SECRET_SETTINGS = ("ELASTICSEARCH_API_KEY", "ELASTICSEARCH_PASSWORD", "KAFKA_SASL_PASSWORD")
+SECRET_SETTINGS = ("ELASTICSEARCH_API_KEY", "ELASTICSEARCH_PASSWORD", "KAFKA_SASL_PASSWORD",
+                   # The AWS credentials SigV4 signs with (a Lambda role's come with a session token).
+                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 OURS = {"logpipe", "producer", "indexer", "bootstrap", "cargo", "cargo-lambda", "sam"}
 # Shorter values could match by chance (the tests use "p:w" as a password).
 MIN_SECRET_LENGTH = 6

@@ -159,3 +159,14 @@ def test_the_on_failure_grants_are_what_aws_documents_on_the_destination_only():
                           "kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"}
     assert all(":topic/" in r[0] for a, r in found.items() if "Group" not in a)
     assert all(r[0].endswith(":group/${ClusterPath}/logpipe_replay") for a, r in found.items() if "Group" in a)
+
+
+def test_search_by_iam_grants_exactly_the_signed_calls():
+    """SearchAuth IAM: the domain's HTTP methods the indexer sends on its paths only, or
+    aoss:APIAccessAll on the one collection; nothing when the ARN is not given."""
+    template = load_template(TEMPLATES[0])
+    assert indexer_policy(template, "search-domain") == ("IamSearchDomain", [{
+        "Effect": "Allow", "Action": ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"],
+        "Resource": "${SearchDomainArn}/*"}])
+    assert indexer_policy(template, "search-collection") == ("IamSearchCollection", [{
+        "Effect": "Allow", "Action": "aoss:APIAccessAll", "Resource": "SearchCollectionArn"}])

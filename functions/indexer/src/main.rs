@@ -44,7 +44,7 @@ async fn main() -> Result<(), Error> {
         Some(_) => Some(KafkaSettings::from_settings(&settings)?),
         None => None,
     };
-    let client = elastic::connect(&elasticsearch)?;
+    let client = elastic::connect(&elasticsearch).await?;
     elastic::install_templates(&client, &elasticsearch).await?;
     let function = Arc::new(Function {
         indexer: Indexer::new(client, elasticsearch, log_format),
@@ -84,6 +84,11 @@ async fn handle(
         Invocation::Event(decoded) => {
             let report = function.indexer.index(&decoded.records, deadline).await;
             indexer::log_report(&report);
+            if let Some(error) = report.configuration_error {
+                // The whole batch again, after the operator fixes it; no
+                // record is dead-lettered for what is not its fault.
+                return Err(failure("Configuration", error));
+            }
             Ok(Answer::Batch(report.response))
         }
         Invocation::Drain(request) => {

@@ -286,6 +286,7 @@ mod tests {
             requests: 0,
             elapsed_ms: 0,
             failure_reasons: BTreeMap::new(),
+            configuration_error: None,
             response: KafkaBatchResponse {
                 batch_item_failures: failures
                     .iter()

@@ -4,11 +4,14 @@
 
 use std::fmt::Write;
 
+use bytes::Bytes;
 use chrono::DateTime;
-use elasticsearch::indices::IndicesRefreshParts;
-use elasticsearch::{CountParts, Elasticsearch, SearchParts};
+use elasticsearch::http::Method;
+use elasticsearch::http::headers::HeaderMap;
 use serde_json::{Value, json};
 use thiserror::Error;
+
+use crate::elastic::SearchClient;
 
 #[derive(Debug, Error)]
 #[error("reading the summary of index `{index}` from Elasticsearch: {reason}")]
@@ -40,22 +43,29 @@ pub struct Throughput {
 }
 
 /// Reads the summary of `index` and `dead_letter_index` (absent indices count 0).
+/// OpenSearch Serverless has no `_refresh` (it refreshes on its own, within
+/// seconds): `refresh` false skips it.
 pub async fn read(
-    client: &Elasticsearch,
+    client: &SearchClient,
     index: &str,
     dead_letter_index: &str,
     top: usize,
+    refresh: bool,
 ) -> Result<Summary, SummaryError> {
     let fail = |index: &str, reason: String| SummaryError {
         index: index.to_owned(),
         reason,
     };
-    for name in [index, dead_letter_index] {
+    for name in [index, dead_letter_index].into_iter().filter(|_| refresh) {
         // Documents are searchable after a refresh; a missing index is fine.
         let _ = client
-            .indices()
-            .refresh(IndicesRefreshParts::Index(&[name]))
-            .send()
+            .send(
+                Method::Post,
+                &format!("/{name}/_refresh"),
+                HeaderMap::new(),
+                None,
+                None,
+            )
             .await;
     }
     let indexed = count(client, index).await.map_err(|e| fail(index, e))?;
@@ -108,10 +118,15 @@ pub async fn read(
     })
 }
 
-async fn count(client: &Elasticsearch, index: &str) -> Result<u64, String> {
+async fn count(client: &SearchClient, index: &str) -> Result<u64, String> {
     let response = client
-        .count(CountParts::Index(&[index]))
-        .send()
+        .send(
+            Method::Get,
+            &format!("/{index}/_count"),
+            HeaderMap::new(),
+            None,
+            None,
+        )
         .await
         .map_err(|e| e.to_string())?;
     match response.status_code().as_u16() {
@@ -130,15 +145,19 @@ async fn count(client: &Elasticsearch, index: &str) -> Result<u64, String> {
 }
 
 async fn search_aggregations(
-    client: &Elasticsearch,
+    client: &SearchClient,
     index: &str,
     aggregations: Value,
 ) -> Result<Value, String> {
+    let body = json!({"size": 0, "track_total_hits": true, "aggs": aggregations});
     let response = client
-        .search(SearchParts::Index(&[index]))
-        .ignore_unavailable(true)
-        .body(json!({"size": 0, "track_total_hits": true, "aggs": aggregations}))
-        .send()
+        .send(
+            Method::Post,
+            &format!("/{index}/_search?ignore_unavailable=true"),
+            HeaderMap::new(),
+            Some(Bytes::from(body.to_string())),
+            None,
+        )
         .await
         .map_err(|e| e.to_string())?;
     let status = response.status_code().as_u16();

@@ -45,7 +45,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
         let log_format = config::log_format(&settings)?;
         let kafka = KafkaSettings::from_settings(&settings)?;
-        let client = elastic::connect(&elasticsearch)?;
+        let client = elastic::connect(&elasticsearch).await?;
         elastic::install_templates(&client, &elasticsearch).await?;
         let indexer = Indexer::new(client, elasticsearch, log_format);
         let consumer = LogConsumer::new(&kafka)?;

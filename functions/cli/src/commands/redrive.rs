@@ -60,7 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let settings = Settings::load().await?;
         let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
         let log_format = config::log_format(&settings)?;
-        let client = elastic::connect(&elasticsearch)?;
+        let client = elastic::connect(&elasticsearch).await?;
         elastic::install_templates(&client, &elasticsearch).await?;
         let indexer = Indexer::new(client, elasticsearch, log_format);
 

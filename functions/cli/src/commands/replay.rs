@@ -55,7 +55,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Some(_) => Some(KafkaSettings::from_settings(&settings)?),
             None => None,
         };
-        let client = elastic::connect(&elasticsearch)?;
+        let client = elastic::connect(&elasticsearch).await?;
         elastic::install_templates(&client, &elasticsearch).await?;
         let indexer = Indexer::new(client, elasticsearch, log_format);
 

@@ -28,13 +28,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let summary = runtime.block_on(async {
         let settings = Settings::load().await?;
         let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
-        let client = elastic::connect(&elasticsearch)?;
+        let client = elastic::connect(&elasticsearch).await?;
         anyhow::Ok(
             summary::read(
                 &client,
                 &elasticsearch.index,
                 &elasticsearch.deadletter_index,
                 args.top,
+                elasticsearch.refreshes(),
             )
             .await?,
         )

@@ -18,7 +18,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
-pub use elasticsearch::{ElasticsearchAuth, ElasticsearchSettings};
+pub use elasticsearch::{AwsService, AwsSigning, ElasticsearchAuth, ElasticsearchSettings};
 pub use kafka::{Compression, KafkaAuth, KafkaSettings, SaslMechanism};
 pub use log_format::log_format;
 pub use secret::Secret;
@@ -73,7 +73,7 @@ pub const KNOWN_SETTINGS: &[(&str, &str)] = &[
     ),
     (
         "AWS_REGION",
-        "region for AWS_MSK_IAM tokens (set by Lambda)",
+        "region for AWS_MSK_IAM tokens and aws-sigv4 signatures (set by Lambda)",
     ),
     ("ELASTICSEARCH_URL", "Elasticsearch endpoint"),
     (
@@ -87,6 +87,18 @@ pub const KNOWN_SETTINGS: &[(&str, &str)] = &[
     (
         "ELASTICSEARCH_PASSWORD",
         "Elasticsearch basic-auth password",
+    ),
+    (
+        "ELASTICSEARCH_AUTH",
+        "api-key, basic, none or aws-sigv4 (default: from the credentials set; aws-sigv4 for a `*.aoss.amazonaws.com` endpoint)",
+    ),
+    (
+        "ELASTICSEARCH_AWS_SERVICE",
+        "what aws-sigv4 signs for: es (OpenSearch Service domain) or aoss (OpenSearch Serverless); default from the endpoint's host, else es",
+    ),
+    (
+        "ELASTICSEARCH_AWS_REGION",
+        "region aws-sigv4 signs for (default AWS_REGION, else the endpoint's host)",
     ),
     (
         "ELASTICSEARCH_CA_CERT",

@@ -3,13 +3,12 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use elasticsearch::Elasticsearch;
 use elasticsearch::http::Method;
 use elasticsearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::error_chain;
+use super::SearchClient;
 
 /// Enough of the answer to classify every item.
 const FILTER_PATH: &str = "errors,items.*.status,items.*.error.type,items.*.error.reason";
@@ -54,7 +53,7 @@ struct ItemError {
 /// The body is `Bytes` because the client sends those as they are, where it
 /// would copy a `Vec` (growing its own buffer from 1 KiB as it goes).
 pub async fn send_bulk(
-    client: &Elasticsearch,
+    client: &SearchClient,
     body: Bytes,
     actions: usize,
     timeout: Duration,
@@ -66,7 +65,7 @@ pub async fn send_bulk(
 /// actions still name their index): a request's path then says which index
 /// it writes, for whoever reads the traffic.
 pub async fn send_bulk_to(
-    client: &Elasticsearch,
+    client: &SearchClient,
     path: &str,
     body: Bytes,
     actions: usize,
@@ -80,16 +79,15 @@ pub async fn send_bulk_to(
     let response = client
         .send(
             Method::Post,
-            path,
+            &format!("{path}?filter_path={FILTER_PATH}"),
             headers,
-            Some(&[("filter_path", FILTER_PATH)]),
             Some(body),
             Some(timeout),
         )
         .await
         .map_err(|e| BulkError {
             status: None,
-            detail: error_chain(&e),
+            detail: e.to_string(),
         })?;
     let status = response.status_code().as_u16();
     let text = response.text().await.map_err(|e| BulkError {

@@ -11,7 +11,6 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use elasticsearch::Elasticsearch;
 use serde::Serialize;
 
 pub use dead_letter::{DeadLetter, Stage};
@@ -23,8 +22,9 @@ pub use response::{BatchItemFailure, KafkaBatchResponse, KafkaItemIdentifier};
 
 use crate::config::ElasticsearchSettings;
 use crate::document::{CreateLine, PartitionDocuments, is_plain_line};
+use crate::elastic::opensearch::{document_ids_refused, refuses_document_ids};
 use crate::elastic::{
-    Backoff, ItemOutcome, RequestOutcome, classify_item, classify_request, send_bulk,
+    Backoff, ItemOutcome, RequestOutcome, SearchClient, classify_item, classify_request, send_bulk,
 };
 use crate::metrics::print_emf;
 use crate::parse::LogFormat;
@@ -124,19 +124,23 @@ pub struct BatchReport {
     /// Distinct reasons of the failed records, with counts.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub failure_reasons: std::collections::BTreeMap<String, usize>,
+    /// A server that cannot take our documents at all (a Serverless
+    /// collection of the wrong type): the batch fails as a whole, loudly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration_error: Option<String>,
     #[serde(skip)]
     pub response: KafkaBatchResponse,
 }
 
 pub struct Indexer {
-    client: Elasticsearch,
+    client: SearchClient,
     settings: ElasticsearchSettings,
     log_format: LogFormat,
 }
 
 impl Indexer {
     pub fn new(
-        client: Elasticsearch,
+        client: SearchClient,
         settings: ElasticsearchSettings,
         log_format: LogFormat,
     ) -> Self {
@@ -147,7 +151,7 @@ impl Indexer {
         }
     }
 
-    pub fn client(&self) -> &Elasticsearch {
+    pub fn client(&self) -> &SearchClient {
         &self.client
     }
 
@@ -190,6 +194,22 @@ impl Indexer {
                 requests += 1;
                 match send_bulk(&self.client, body, chunk.len(), timeout).await {
                     Ok(items) => {
+                        if let Some(refused) = items.iter().find(|item| {
+                            refuses_document_ids(
+                                item.status,
+                                item.error_type.as_deref(),
+                                item.reason.as_deref(),
+                            )
+                        }) {
+                            let error =
+                                document_ids_refused(refused.reason.as_deref().unwrap_or(""));
+                            for fate in fates.iter_mut().filter(|f| **f != Fate::Indexed) {
+                                *fate = Fate::Failed(error.clone());
+                            }
+                            let mut report = report(records, fates, requests, started);
+                            report.configuration_error = Some(error);
+                            return report;
+                        }
                         for (action, item) in chunk.into_iter().zip(items) {
                             let outcome = classify_item(
                                 item.status,
@@ -456,6 +476,7 @@ fn report(
         requests,
         elapsed_ms: started.elapsed().as_millis() as u64,
         failure_reasons: Default::default(),
+        configuration_error: None,
         response: KafkaBatchResponse::default(),
     };
     for (record, fate) in records.iter().zip(fates) {
@@ -483,18 +504,30 @@ fn report(
     report
 }
 
-/// Logs a batch's counts as a JSON line and as CloudWatch metrics.
+/// Logs a batch's counts as a JSON line (a warning when records failed: their
+/// reasons are what an operator needs) and as CloudWatch metrics.
 pub fn log_report(report: &BatchReport) {
-    tracing::info!(
-        records = report.records,
-        indexed = report.indexed,
-        dead_lettered = report.dead_lettered,
-        failed = report.failed,
-        requests = report.requests,
-        elapsed_ms = report.elapsed_ms,
-        failure_reasons = ?report.failure_reasons,
-        "indexed batch"
-    );
+    macro_rules! batch_line {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                records = report.records,
+                indexed = report.indexed,
+                dead_lettered = report.dead_lettered,
+                failed = report.failed,
+                requests = report.requests,
+                elapsed_ms = report.elapsed_ms,
+                failure_reasons = ?report.failure_reasons,
+                configuration_error = report.configuration_error.as_deref(),
+                "indexed batch"
+            )
+        };
+    }
+    if report.failed > 0 {
+        batch_line!(tracing::Level::WARN);
+    } else {
+        batch_line!(tracing::Level::INFO);
+    }
     print_emf(
         &[("Function", "indexer")],
         &[

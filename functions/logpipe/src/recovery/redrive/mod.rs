@@ -18,7 +18,7 @@ mod send;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use elasticsearch::Elasticsearch;
+use bytes::Bytes;
 use elasticsearch::http::Method;
 use elasticsearch::http::headers::HeaderMap;
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,7 @@ pub use query::Query;
 use send::{Sent, send_all, time_left};
 
 use crate::document::CreateLine;
-use crate::elastic::{RequestOutcome, classify_request, error_chain};
+use crate::elastic::{RequestOutcome, SearchClient, classify_request};
 use crate::indexer::{Indexer, Stage};
 use crate::metrics::print_emf;
 
@@ -330,13 +330,19 @@ pub async fn redrive(
     let mut run = Run {
         indexer,
         deadline,
-        search_path: format!("/{}/_search", settings.deadletter_index),
+        search_path: format!(
+            "/{}/_search?ignore_unavailable=true",
+            settings.deadletter_index
+        ),
         documents: CreateLine::new(&settings.index),
         mapping_ready: false,
     };
     let mut report = RedriveReport::new(plan.dry_run);
-    // Letters written or deleted a moment ago are then seen as they are.
-    refresh(client, &settings.deadletter_index).await;
+    // Letters written or deleted a moment ago are then seen as they are
+    // (OpenSearch Serverless has no `_refresh`: it refreshes on its own).
+    if settings.refreshes() {
+        refresh(client, &settings.deadletter_index).await;
+    }
 
     let mut after: Option<Value> = None;
     report.stopped = loop {
@@ -433,12 +439,11 @@ impl Run<'_> {
                 Method::Post,
                 &self.search_path,
                 HeaderMap::new(),
-                Some(&[("ignore_unavailable", "true")]),
-                Some(body),
+                Some(Bytes::from(body)),
                 Some(timeout),
             )
             .await
-            .map_err(|e| (None, error_chain(&e)))?;
+            .map_err(|e| (None, e.to_string()))?;
         let status = response.status_code().as_u16();
         let text = response
             .text()
@@ -579,7 +584,7 @@ impl Run<'_> {
 /// (strict): an index made from an older template lacks them. Adding
 /// fields to a mapping is allowed and idempotent.
 async fn add_redrive_fields(
-    client: &Elasticsearch,
+    client: &SearchClient,
     index: &str,
     deadline: Instant,
     request_timeout: Duration,
@@ -600,12 +605,11 @@ async fn add_redrive_fields(
             Method::Put,
             &format!("/{index}/_mapping"),
             HeaderMap::new(),
-            None::<&()>,
-            Some(body),
+            Some(Bytes::from(body)),
             Some(timeout),
         )
         .await
-        .map_err(|e| failed(error_chain(&e)))?;
+        .map_err(|e| failed(e.to_string()))?;
     let status = response.status_code();
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
@@ -619,21 +623,20 @@ async fn add_redrive_fields(
 
 /// Makes recent writes to `index` searchable. Only for an exact report:
 /// the paging is correct without it, so a failure is logged, not fatal.
-async fn refresh(client: &Elasticsearch, index: &str) {
+async fn refresh(client: &SearchClient, index: &str) {
     let answer = client
         .send(
             Method::Post,
-            &format!("/{index}/_refresh"),
+            &format!("/{index}/_refresh?ignore_unavailable=true"),
             HeaderMap::new(),
-            Some(&[("ignore_unavailable", "true")]),
-            None::<&[u8]>,
+            None,
             None,
         )
         .await;
     match answer {
         Ok(response) if response.status_code().is_success() => {}
         Ok(response) => tracing::warn!(index, status = %response.status_code(), "refresh refused"),
-        Err(e) => tracing::warn!(index, error = %error_chain(&e), "refresh failed"),
+        Err(e) => tracing::warn!(index, error = %e, "refresh failed"),
     }
 }
 

@@ -5,11 +5,12 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use elasticsearch::Elasticsearch;
 
 use super::decision::{Operation, classify};
 use crate::config::ElasticsearchSettings;
-use crate::elastic::{Backoff, ItemOutcome, RequestOutcome, classify_request, send_bulk_to};
+use crate::elastic::{
+    Backoff, ItemOutcome, RequestOutcome, SearchClient, classify_request, send_bulk_to,
+};
 
 /// Kept back from the deadline to report in time.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
@@ -28,7 +29,7 @@ pub enum Sent {
 /// Sends `items` (each one action's NDJSON lines, all of `operation`) to
 /// `path` (`/<index>/_bulk`); answers one [`Sent`] per item, in order.
 pub async fn send_all(
-    client: &Elasticsearch,
+    client: &SearchClient,
     settings: &ElasticsearchSettings,
     path: &str,
     operation: Operation,
