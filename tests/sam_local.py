@@ -78,16 +78,13 @@ class Invocation:
         return found
 
 
-def invoke(function, event, *, env=None, parameters=None, credentials=None, timeout=300):
-    """`sam local invoke <function> -e <event>` on the built template, with the template's
-    `parameters` overridden, and `credentials` (AWS_ACCESS_KEY_ID, ...) as the ones SAM hands
-    the function (its own, as a role's would be)."""
+def invoke(function, event, *, env=None, credentials=None, timeout=300):
+    """`sam local invoke <function> -e <event>` on the built template; `credentials`
+    (AWS_ACCESS_KEY_ID, ...) are SAM's own, which it hands the function as a role's."""
     with tempfile.TemporaryDirectory() as tmp:
         command = ["sam", "local", "invoke", FUNCTIONS.get(function, function),
                    "--template", str(built_template()), "--event", str(event),
                    "--env-vars", str(env_vars_file(tmp, **(env or {}))), "--skip-pull-image"]
-        if parameters:
-            command += ["--parameter-overrides", *(f"{k}={v}" for k, v in parameters.items())]
         started = time.monotonic()
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
                               env={**os.environ, **(credentials or {})})

@@ -170,3 +170,12 @@ def test_search_by_iam_grants_exactly_the_signed_calls():
         "Resource": "${SearchDomainArn}/*"}])
     assert indexer_policy(template, "search-collection") == ("IamSearchCollection", [{
         "Effect": "Allow", "Action": "aoss:APIAccessAll", "Resource": "SearchCollectionArn"}])
+
+
+def test_search_by_iam_tells_the_indexer_to_sign_for_the_service_of_the_arn():
+    variables = load_template(TEMPLATES[0])["Resources"]["IndexerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["ELASTICSEARCH_AUTH"] == ["SearchByIam", "aws-sigv4", "AWS::NoValue"]
+    assert variables["ELASTICSEARCH_AWS_SERVICE"] == [
+        "IamSearchCollection", "aoss", ["IamSearchDomain", "es", "AWS::NoValue"]]
+    conditions = load_template(TEMPLATES[0])["Conditions"]
+    assert conditions["SearchByIam"] == ["SearchAuth", "IAM"]
