@@ -9,7 +9,7 @@ mod retry;
 pub mod sigv4;
 
 pub use bulk::{BulkError, BulkItem, send_bulk, send_bulk_to};
-pub use client::{SearchClient, SendError};
+pub use client::{SearchClient, SendError, gzip};
 pub use retry::{Backoff, ItemOutcome, RequestOutcome, classify_item, classify_request};
 
 use bytes::Bytes;
