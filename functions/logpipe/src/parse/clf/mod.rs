@@ -160,20 +160,25 @@ pub fn scan(line: &str) -> Result<(AccessLog<'_>, Preset), ParseError> {
         extra.push(self::extra(&TRAILING, ValueKind::Keyword, trailing));
     }
     let (referrer, user_agent) = tail.referrer_and_agent.unzip();
-    let mut record = AccessLog {
+    let (method, endpoint, protocol, request) = request.into_parts();
+    let record = AccessLog {
         ip,
         client_host,
         forwarded_for,
         vhost: head.vhost.map(|(vhost, _)| Cow::Borrowed(vhost)),
         ident: head.ident,
         user: head.user,
+        timestamp,
+        method,
+        endpoint,
+        protocol,
+        request,
+        status,
         size: Some(size),
         referrer,
         user_agent,
         extra,
-        ..AccessLog::new(None, timestamp, status)
     };
-    request.fill(&mut record);
     Ok((record, preset))
 }
 
