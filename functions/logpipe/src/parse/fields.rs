@@ -51,12 +51,14 @@ pub(crate) fn plain_ipv4_prefix(text: &[u8]) -> Option<(std::net::Ipv4Addr, usiz
 }
 
 /// Just past the `.` at `at`.
+#[inline(always)]
 fn dot(text: &[u8], at: usize) -> Option<usize> {
     (text.get(at) == Some(&b'.')).then_some(at + 1)
 }
 
 /// The decimal octet at `at` (1 to 3 digits, no leading zero, at most
 /// 255) and where it ends.
+#[inline(always)]
 fn octet(text: &[u8], at: usize) -> Option<(u8, usize)> {
     let digit = |i: usize| {
         text.get(i)
@@ -265,6 +267,16 @@ pub(crate) fn size(text: &str, at: usize) -> Result<u64, ParseError> {
     match text.as_bytes() {
         b"-" => Ok(0),
         [] => Err(not_a_size()),
+        // Nineteen digits cannot overflow a u64: no check a digit, and
+        // whether one was no digit is known once, at the end.
+        digits if digits.len() <= 19 => {
+            let (n, bad) = digits.iter().fold((0u64, false), |(n, bad), &d| {
+                let digit = d.wrapping_sub(b'0');
+                let n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
+                (n, bad | (digit > 9))
+            });
+            if bad { Err(not_a_size()) } else { Ok(n) }
+        }
         digits => digits.iter().try_fold(0u64, |n, &d| {
             if !d.is_ascii_digit() {
                 return Err(not_a_size());
@@ -356,6 +368,23 @@ mod tests {
         assert_eq!(size("13444", 0), Ok(13444));
         assert_eq!(size("18446744073709551615", 0), Ok(u64::MAX));
         for bad in ["", "--", "12a", "+5", "18446744073709551616"] {
+            assert!(size(bad, 0).is_err(), "{bad}");
+        }
+        // Either side of the nineteen digits read without a check a digit.
+        assert_eq!(
+            size("9999999999999999999", 0),
+            Ok(9_999_999_999_999_999_999)
+        );
+        assert_eq!(size("0000000000000000001", 0), Ok(1));
+        assert_eq!(size("00000000000000000001", 0), Ok(1));
+        for bad in [
+            "999999999999999999x",
+            "x999999999999999999",
+            "zzzzzzzzzzzzzzzzzzz",
+            "99999999999999999999",
+            "1é",
+            "١",
+        ] {
             assert!(size(bad, 0).is_err(), "{bad}");
         }
     }

@@ -204,6 +204,13 @@ fn after_user_agent<'a>(cursor: &mut Cursor<'a>) -> Result<Tail<'a>, ParseError>
     if rest.is_empty() {
         return Ok(tail);
     }
+    // NGINX `main`'s usual end, no X-Forwarded-For header: what the
+    // general reading below finds, without its search for the quote.
+    if rest == b" \"-\"" {
+        cursor.pos += rest.len();
+        tail.nginx_main = true;
+        return Ok(tail);
+    }
     if rest.first() != Some(&b' ') {
         return Err(trailing_error(cursor));
     }
