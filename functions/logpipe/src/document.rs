@@ -509,6 +509,25 @@ pub fn is_plain_line(line: &[u8]) -> bool {
         .fold(false, |found, &b| found | (b < 0x20) | (b == b'\\'))
 }
 
+/// `line` as text when it is plain ASCII: no `\\`, no control character
+/// (as [`is_plain_line`] asks) and no byte of 0x80 or above. One look at
+/// the bytes answers both questions `logpipe parse` asks of a line,
+/// whether it is UTF-8 and whether it is plain, for nearly every line;
+/// `None` for the others, which `std::str::from_utf8` then checks.
+pub fn plain_ascii_text(line: &[u8]) -> Option<&str> {
+    // A fold without early exit, as in `is_plain_line`: a vector loop.
+    let other = line.iter().fold(false, |found, &b| {
+        found | (b < 0x20) | (b == b'\\') | (b >= 0x80)
+    });
+    if other {
+        return None;
+    }
+    // SAFETY: every byte is below 0x80 (checked just above): the bytes are
+    // ASCII, and ASCII is valid UTF-8. This saves `from_utf8`'s second pass
+    // over the line (a twentieth of what `logpipe parse` does for a line).
+    Some(unsafe { std::str::from_utf8_unchecked(line) })
+}
+
 fn write_plain_str(out: &mut Vec<u8>, text: &str) {
     out.reserve(text.len() + 2);
     out.push(b'"');
@@ -626,6 +645,27 @@ impl BulkBody {
 mod tests {
     use super::*;
     use crate::parse::parse_line;
+
+    #[test]
+    fn plain_ascii_lines_are_text_and_plain() {
+        for line in [&b""[..], b"a", LINE.as_bytes(), b" !~\x7f", &[b'x'; 100]] {
+            assert_eq!(plain_ascii_text(line).map(str::as_bytes), Some(line));
+            assert!(is_plain_line(line));
+        }
+        let mut bytes = LINE.as_bytes().to_vec();
+        for at in [0, 7, 31, 32, 33, bytes.len() - 1] {
+            for other in [b'\\', b'\n', b'\r', 0x00, 0x1f, 0x80, 0xc3, 0xff] {
+                let saved = bytes[at];
+                bytes[at] = other;
+                assert_eq!(plain_ascii_text(&bytes), None, "{other:#x} at {at}");
+                bytes[at] = saved;
+            }
+        }
+        // UTF-8 that is not ASCII is left to `from_utf8` (and may be plain).
+        let text = "GET /caf\u{e9} \"Mozilla\" \u{1f600}";
+        assert_eq!(plain_ascii_text(text.as_bytes()), None);
+        assert!(is_plain_line(text.as_bytes()));
+    }
 
     #[test]
     fn nginx_lists_split_into_items() {

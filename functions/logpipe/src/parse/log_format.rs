@@ -82,9 +82,7 @@ impl LogFormat {
             // original format's own scanner does (and to the same records,
             // a property test holds them together), so it is the only try:
             // a line of another format no longer pays for a first attempt.
-            LogFormat::Auto => clf::scan(line)
-                .map(|(record, _)| record)
-                .map_err(|e| fits_none(e, AUTO_TRIES)),
+            LogFormat::Auto => clf::scan_record(line, &mut Preset::Original, Some(AUTO_TRIES)),
             LogFormat::Preset(preset) => only(*preset, line),
             LogFormat::Custom(format) => format.parse(line),
         }
@@ -110,9 +108,10 @@ impl LogFormat {
 
 /// A line of `preset` only: a line of another built-in format says which.
 fn only(preset: Preset, line: &str) -> Result<AccessLog<'_>, ParseError> {
-    match clf::scan(line) {
-        Ok((record, found)) if found == preset => Ok(record),
-        Ok((_, found)) => Err(ParseError::new(
+    let mut found = preset;
+    match clf::scan_record(line, &mut found, Some(preset.name())) {
+        Ok(record) if found == preset => Ok(record),
+        Ok(_) => Err(ParseError::new(
             Field::Line,
             0,
             Problem::OtherPreset {
@@ -120,14 +119,14 @@ fn only(preset: Preset, line: &str) -> Result<AccessLog<'_>, ParseError> {
                 configured: preset.name(),
             },
         )),
-        Err(e) => Err(fits_none(e, preset.name())),
+        Err(e) => Err(e),
     }
 }
 
 /// A line whose shape fits no format tried says which were: a line that
 /// fits the shape but holds a bad value (an impossible date, a status of
 /// 999) is about that value alone.
-fn fits_none(e: ParseError, tried: &'static str) -> ParseError {
+pub(super) fn fits_none(e: ParseError, tried: &'static str) -> ParseError {
     let shape = matches!(
         e.problem,
         Problem::Missing

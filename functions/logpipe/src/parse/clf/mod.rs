@@ -30,6 +30,7 @@ use std::sync::{Arc, LazyLock};
 
 use super::error::{Field, ParseError, Problem};
 use super::fast::{Cursor, Middle};
+use super::log_format::fits_none;
 use crate::record::{AccessLog, Extra, ValueKind};
 use crate::timestamp::LogTime;
 use client::Client;
@@ -99,30 +100,54 @@ static TRAILING: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("trailing"));
 /// is a [`ParseError`] naming the field and byte where it stopped fitting
 /// and what was expected there.
 pub fn scan(line: &str) -> Result<(AccessLog<'_>, Preset), ParseError> {
-    let (head, mut cursor) = client::head(line)?;
+    let mut preset = Preset::Original;
+    let record = scan_record(line, &mut preset, None)?;
+    Ok((record, preset))
+}
+
+/// [`scan`], the preset put in `preset`, and the error of a line whose
+/// shape fits no format naming the formats `tried` (see
+/// [`fits_none`](super::log_format::fits_none)). The record is returned
+/// as the `Result` [`LogFormat::parse_line`](super::LogFormat::parse_line)
+/// returns, so that it is written once, where its caller wants it, rather
+/// than built and then moved there (a record is 344 bytes).
+pub(crate) fn scan_record<'a>(
+    line: &'a str,
+    preset: &mut Preset,
+    tried: Option<&'static str>,
+) -> Result<AccessLog<'a>, ParseError> {
+    let named = move |e: ParseError| match tried {
+        Some(tried) => fits_none(e, tried),
+        None => e,
+    };
+    let (head, mut cursor) = client::head(line).map_err(named)?;
 
     let Middle {
         timestamp,
         request,
         status,
         size,
-    } = cursor.middle()?;
+    } = cursor.middle().map_err(named)?;
 
     let mut tail = Tail::default();
     if !cursor.rest().is_empty() {
-        cursor.expect(
-            b" \"",
-            Field::Referrer,
-            "the end of the line (common) or ` \"` and the referrer (combined)",
-        )?;
-        let referrer = cursor.quoted(Field::Referrer)?.unescaped();
-        cursor.expect(b" \"", Field::UserAgent, "` \"` before the user agent")?;
-        let user_agent = cursor.quoted(Field::UserAgent)?.unescaped();
-        tail = after_user_agent(&mut cursor)?;
+        cursor
+            .expect(
+                b" \"",
+                Field::Referrer,
+                "the end of the line (common) or ` \"` and the referrer (combined)",
+            )
+            .map_err(named)?;
+        let referrer = cursor.quoted(Field::Referrer).map_err(named)?.unescaped();
+        cursor
+            .expect(b" \"", Field::UserAgent, "` \"` before the user agent")
+            .map_err(named)?;
+        let user_agent = cursor.quoted(Field::UserAgent).map_err(named)?.unescaped();
+        tail = after_user_agent(&mut cursor).map_err(named)?;
         tail.referrer_and_agent = Some((referrer, user_agent));
     }
 
-    let preset = match (head.vhost, &tail) {
+    *preset = match (head.vhost, &tail) {
         (Some(_), _) => Preset::VhostCombined,
         (
             None,
@@ -161,7 +186,7 @@ pub fn scan(line: &str) -> Result<(AccessLog<'_>, Preset), ParseError> {
     }
     let (referrer, user_agent) = tail.referrer_and_agent.unzip();
     let (method, endpoint, protocol, request) = request.into_parts();
-    let record = AccessLog {
+    Ok(AccessLog {
         ip,
         client_host,
         forwarded_for,
@@ -178,8 +203,7 @@ pub fn scan(line: &str) -> Result<(AccessLog<'_>, Preset), ParseError> {
         referrer,
         user_agent,
         extra,
-    };
-    Ok((record, preset))
+    })
 }
 
 /// What comes after the size.
