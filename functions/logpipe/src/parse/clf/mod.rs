@@ -129,6 +129,9 @@ pub(crate) fn scan_record<'a>(
         size,
     } = cursor.middle().map_err(named)?;
 
+    // Absent in the common format; then nothing follows the size.
+    let mut referrer = None;
+    let mut user_agent = None;
     let mut tail = Tail::default();
     if !cursor.rest().is_empty() {
         cursor
@@ -138,24 +141,17 @@ pub(crate) fn scan_record<'a>(
                 "the end of the line (common) or ` \"` and the referrer (combined)",
             )
             .map_err(named)?;
-        let referrer = cursor.quoted(Field::Referrer).map_err(named)?.unescaped();
+        referrer = Some(cursor.quoted(Field::Referrer).map_err(named)?.unescaped());
         cursor
             .expect(b" \"", Field::UserAgent, "` \"` before the user agent")
             .map_err(named)?;
-        let user_agent = cursor.quoted(Field::UserAgent).map_err(named)?.unescaped();
+        user_agent = Some(cursor.quoted(Field::UserAgent).map_err(named)?.unescaped());
         tail = after_user_agent(&mut cursor).map_err(named)?;
-        tail.referrer_and_agent = Some((referrer, user_agent));
     }
 
     *preset = match (head.vhost, &tail) {
         (Some(_), _) => Preset::VhostCombined,
-        (
-            None,
-            Tail {
-                referrer_and_agent: None,
-                ..
-            },
-        ) => Preset::Common,
+        _ if user_agent.is_none() => Preset::Common,
         (
             None,
             Tail {
@@ -184,7 +180,6 @@ pub(crate) fn scan_record<'a>(
     if let Some(trailing) = tail.trailing {
         extra.push(self::extra(&TRAILING, ValueKind::Keyword, trailing));
     }
-    let (referrer, user_agent) = tail.referrer_and_agent.unzip();
     let (method, endpoint, protocol, request) = request.into_parts();
     Ok(AccessLog {
         ip,
@@ -206,11 +201,9 @@ pub(crate) fn scan_record<'a>(
     })
 }
 
-/// What comes after the size.
+/// What comes after the user agent.
 #[derive(Default)]
 struct Tail<'a> {
-    /// Absent in the common format.
-    referrer_and_agent: Option<(Cow<'a, str>, Cow<'a, str>)>,
     /// NGINX `main`'s ` "$http_x_forwarded_for"` was there...
     nginx_main: bool,
     /// ...and said this (not `-`).
