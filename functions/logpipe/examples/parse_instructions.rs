@@ -18,15 +18,16 @@
 //! - `custom`: the compiled combined-equivalent NGINX `log_format`;
 //! - `document`: `auto`, then the line's JSON document, every string
 //!   checked for escapes (what the indexer does for a line with escapes);
-//! - `cli`: what `logpipe parse` does per line: `auto` of the line's bytes,
-//!   then its JSON document, written without the escape checks when the
-//!   line holds no `\\` or control character.
+//! - `cli`: what `logpipe parse` does per line: `auto` of the line (its
+//!   text found by `plain_ascii_text`, else by `from_utf8`), then its JSON
+//!   document, written without the escape checks when the line holds no
+//!   `\\` or control character.
 
 use std::hint::black_box;
 use std::process::ExitCode;
 
 use logpipe::Document;
-use logpipe::document::is_plain_line;
+use logpipe::document::{is_plain_line, plain_ascii_text};
 use logpipe::parse::custom::CompiledFormat;
 use logpipe::parse::{LogFormat, Preset, clf};
 
@@ -122,12 +123,17 @@ fn run_workload(workload: &Workload<'_>, lines: &[(&str, Preset)]) -> usize {
             },
             Workload::Cli => {
                 let bytes = line.as_bytes();
-                match LogFormat::Auto.parse_bytes(bytes) {
+                let text = plain_ascii_text(bytes);
+                let plain = text.is_some() || is_plain_line(bytes);
+                let parsed = match text {
+                    Some(text) => LogFormat::Auto.parse_line(text),
+                    None => LogFormat::Auto.parse_bytes(bytes),
+                };
+                match &parsed {
                     Ok(record) => {
                         json.clear();
-                        let plain = is_plain_line(bytes);
                         Document {
-                            record: &record,
+                            record,
                             kafka: None,
                         }
                         .write_json_of_line(&mut json, plain);

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use logpipe::document::is_plain_line;
+use logpipe::document::{is_plain_line, plain_ascii_text};
 use logpipe::parse::{LogFormat, ParseError};
 use logpipe::{Document, line_reader};
 use serde::Serialize;
@@ -147,19 +147,27 @@ fn parse_stream(
     let result = line_reader::for_each_line(reader, |line| {
         number += 1;
         tally.lines += 1;
-        match format.parse_bytes(line) {
+        // Nearly every line is plain ASCII: then one look at its bytes
+        // stands for both UTF-8's check and the plainness check.
+        let text = plain_ascii_text(line);
+        let plain = quoted && (text.is_some() || is_plain_line(line));
+        let parsed = match text {
+            Some(text) => format.parse_line(text),
+            None => format.parse_bytes(line),
+        };
+        // Looked at in place: a record is a few hundred bytes to move.
+        match &parsed {
             Ok(record) => {
                 let document = Document {
-                    record: &record,
+                    record,
                     kafka: None,
                 };
-                let plain = quoted && is_plain_line(line);
                 document.write_json_of_line(&mut out.buf, plain);
                 out.buf.push(b'\n');
                 tally.parsed += 1;
                 out.maybe_flush().map_err(Stop::Write)
             }
-            Err(reason) => reject(err, file, number, line, &reason).map_err(Stop::Write),
+            Err(reason) => reject(err, file, number, line, reason).map_err(Stop::Write),
         }
     });
     match result {

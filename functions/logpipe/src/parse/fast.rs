@@ -44,14 +44,17 @@ fn scan(line: &str, ip_end: usize) -> Result<AccessLog<'_>, ParseError> {
     let user_agent = cursor.quoted(Field::UserAgent)?.unescaped();
 
     cursor.end()?;
-    let mut record = AccessLog {
+    let (method, endpoint, protocol, request) = request.into_parts();
+    Ok(AccessLog {
+        method,
+        endpoint,
+        protocol,
+        request,
         size: Some(size),
         referrer: Some(referrer),
         user_agent: Some(user_agent),
         ..AccessLog::new(Some(ip), timestamp, status)
-    };
-    request.fill(&mut record);
-    Ok(record)
+    })
 }
 
 /// What every line of the Common Log Format family has between its client
@@ -201,6 +204,16 @@ impl<'a> Cursor<'a> {
     pub(super) fn quoted(&mut self, field: Field) -> Result<Quoted<'a>, ParseError> {
         let start = self.pos;
         let bytes = self.line.as_bytes();
+        // `"-"`, what servers log for a missing referrer or header: too
+        // short for the search's set-up to pay.
+        if bytes.get(start..start + 2) == Some(b"-\"") {
+            self.pos = start + 2;
+            let raw = &self.line[start..start + 1];
+            return Ok(Quoted {
+                raw,
+                escaped: false,
+            });
+        }
         let mut i = start;
         let mut escaped = false;
         loop {

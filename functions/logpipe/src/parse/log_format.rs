@@ -8,7 +8,6 @@ use thiserror::Error;
 use super::clf::{self, Preset};
 use super::custom::{CompiledFormat, FormatError};
 use super::error::{Field, ParseError, Problem};
-use super::fast;
 use crate::record::AccessLog;
 
 /// How lines are read: every built-in format detected line by line, or one
@@ -79,22 +78,11 @@ impl LogFormat {
             return Err(ParseError::new(Field::Line, 0, Problem::Empty));
         }
         match self {
-            LogFormat::Auto => {
-                // Nearly all of the original system's traffic: its own,
-                // faster scanner first.
-                if let Some(Ok(record)) = fast::parse_original(line) {
-                    return Ok(record);
-                }
-                clf::scan(line)
-                    .map(|(record, _)| record)
-                    .map_err(|e| fits_none(e, AUTO_TRIES))
-            }
-            LogFormat::Preset(Preset::Original) => {
-                if let Some(Ok(record)) = fast::parse_original(line) {
-                    return Ok(record);
-                }
-                only(Preset::Original, line)
-            }
+            // The family's scanner reads original lines as fast as the
+            // original format's own scanner does (and to the same records,
+            // a property test holds them together), so it is the only try:
+            // a line of another format no longer pays for a first attempt.
+            LogFormat::Auto => clf::scan_record(line, &mut Preset::Original, Some(AUTO_TRIES)),
             LogFormat::Preset(preset) => only(*preset, line),
             LogFormat::Custom(format) => format.parse(line),
         }
@@ -120,9 +108,10 @@ impl LogFormat {
 
 /// A line of `preset` only: a line of another built-in format says which.
 fn only(preset: Preset, line: &str) -> Result<AccessLog<'_>, ParseError> {
-    match clf::scan(line) {
-        Ok((record, found)) if found == preset => Ok(record),
-        Ok((_, found)) => Err(ParseError::new(
+    let mut found = preset;
+    match clf::scan_record(line, &mut found, Some(preset.name())) {
+        Ok(record) if found == preset => Ok(record),
+        Ok(_) => Err(ParseError::new(
             Field::Line,
             0,
             Problem::OtherPreset {
@@ -130,14 +119,14 @@ fn only(preset: Preset, line: &str) -> Result<AccessLog<'_>, ParseError> {
                 configured: preset.name(),
             },
         )),
-        Err(e) => Err(fits_none(e, preset.name())),
+        Err(e) => Err(e),
     }
 }
 
 /// A line whose shape fits no format tried says which were: a line that
 /// fits the shape but holds a bad value (an impossible date, a status of
 /// 999) is about that value alone.
-fn fits_none(e: ParseError, tried: &'static str) -> ParseError {
+pub(super) fn fits_none(e: ParseError, tried: &'static str) -> ParseError {
     let shape = matches!(
         e.problem,
         Problem::Missing
@@ -158,6 +147,7 @@ fn fits_none(e: ParseError, tried: &'static str) -> ParseError {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fast;
     use super::*;
 
     const COMBINED: &str = r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
@@ -209,7 +199,7 @@ mod tests {
     }
 
     #[test]
-    fn auto_reads_every_preset_and_original_lines_the_fast_way() {
+    fn auto_reads_every_preset_and_original_lines_as_the_fast_path_does() {
         let auto = LogFormat::Auto;
         assert_eq!(
             auto.parse_line(ORIGINAL),

@@ -20,6 +20,7 @@ pub(super) enum Client<'a> {
 }
 
 /// The fields before the timestamp.
+#[derive(Debug, PartialEq, Eq)]
 pub(super) struct Head<'a> {
     pub(super) client: Client<'a>,
     /// `%v` and the `%p` after it, when the line starts with them.
@@ -37,6 +38,14 @@ pub(super) struct Head<'a> {
 /// only in how many tokens come before the `[` (an IPv6 client has colons
 /// too), hence the second reading rather than a guess.
 pub(super) fn head(line: &str) -> Result<(Head<'_>, Cursor<'_>), ParseError> {
+    match usual_head(line) {
+        Some(usual) => Ok(usual),
+        None => any_head(line),
+    }
+}
+
+/// [`head`] of any line, the general way.
+fn any_head(line: &str) -> Result<(Head<'_>, Cursor<'_>), ParseError> {
     let first = Span::read(line, 0)?;
     let client = first.client();
     let mut error = None;
@@ -68,6 +77,36 @@ pub(super) fn head(line: &str) -> Result<(Head<'_>, Cursor<'_>), ParseError> {
         },
         None => Err(error()),
     }
+}
+
+/// The head most lines have, `192.0.2.10 - - [` (or a user for the
+/// second `-`), read where it stands: the address octet by octet up to
+/// its space, without first looking for the field's end and what kind of
+/// client it holds. `None` for any other head, which [`head`] then reads
+/// the general way; where both read a line they read it alike (a dotted
+/// quad followed by a space is no chain, host name or virtual host).
+#[inline]
+fn usual_head(line: &str) -> Option<(Head<'_>, Cursor<'_>)> {
+    let (ip, end) = fields::plain_ipv4_prefix(line.as_bytes())?;
+    if line.as_bytes().get(end) != Some(&b' ') {
+        return None;
+    }
+    let (ident, user, cursor) = if line.as_bytes()[end..].starts_with(b" - - [") {
+        let cursor = Cursor {
+            line,
+            pos: end + " - - [".len(),
+        };
+        (None, None, cursor)
+    } else {
+        ident_user(Cursor { line, pos: end }).ok()?
+    };
+    let head = Head {
+        client: Client::Ip(IpAddr::V4(ip)),
+        vhost: None,
+        ident,
+        user,
+    };
+    Some((head, cursor))
 }
 
 fn with_vhost<'a>(
@@ -253,4 +292,52 @@ pub(super) fn is_host_name(text: &str) -> bool {
         before = c;
     }
     len > 0 && before != b'-' && !all_digits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the usual head's reading takes a line, it reads it as the
+    /// general one does; elsewhere it leaves the line to it.
+    #[test]
+    fn the_usual_head_is_read_as_any_head() {
+        let rest = "[21/Jan/2026:22:23:40 +0000] \"GET / HTTP/1.1\" 200 1";
+        let heads = [
+            ("192.0.2.10 - - ", true),
+            ("192.0.2.10 - frank ", true),
+            ("192.0.2.10 ident7 - ", true),
+            ("0.0.0.0 - - ", true),
+            ("255.255.255.255 - - ", true),
+            ("192.0.2.10  - - ", false),
+            ("192.0.2.10 -  - ", false),
+            ("192.0.2.10 - -", false),
+            ("192.0.2.10 - - x", false),
+            ("192.0.2.10, 10.0.0.1 - - ", false),
+            ("192.0.2.10,10.0.0.1 - - ", false),
+            ("192.0.2.1000 - - ", false),
+            ("192.0.2.256 - - ", false),
+            ("192.0.2 - - ", false),
+            ("192.0.2.10:443 198.51.100.23 - - ", false),
+            ("192.0.2.10 198.51.100.23 - - ", false),
+            ("192.0.2.10.example.org - - ", false),
+            ("010.0.2.10 - - ", false),
+            ("2001:db8::1 - - ", false),
+            ("\"192.0.2.10, 10.0.0.1\" - - ", false),
+            ("192.0.2.10", false),
+            ("192.0.2.10 ", false),
+            ("", false),
+        ];
+        for (head, usual) in heads {
+            for line in [format!("{head}{rest}"), head.to_owned()] {
+                let general = any_head(&line).map(|(head, cursor)| (head, cursor.pos));
+                match usual_head(&line) {
+                    Some((head, cursor)) => {
+                        assert_eq!(Ok((head, cursor.pos)), general, "{line:?}")
+                    }
+                    None => assert!(!usual || line == head, "{line:?} is a usual head"),
+                }
+            }
+        }
+    }
 }

@@ -30,6 +30,7 @@ use std::sync::{Arc, LazyLock};
 
 use super::error::{Field, ParseError, Problem};
 use super::fast::{Cursor, Middle};
+use super::log_format::fits_none;
 use crate::record::{AccessLog, Extra, ValueKind};
 use crate::timestamp::LogTime;
 use client::Client;
@@ -99,38 +100,58 @@ static TRAILING: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("trailing"));
 /// is a [`ParseError`] naming the field and byte where it stopped fitting
 /// and what was expected there.
 pub fn scan(line: &str) -> Result<(AccessLog<'_>, Preset), ParseError> {
-    let (head, mut cursor) = client::head(line)?;
+    let mut preset = Preset::Original;
+    let record = scan_record(line, &mut preset, None)?;
+    Ok((record, preset))
+}
+
+/// [`scan`], the preset put in `preset`, and the error of a line whose
+/// shape fits no format naming the formats `tried` (see
+/// [`fits_none`](super::log_format::fits_none)). The record is returned
+/// as the `Result` [`LogFormat::parse_line`](super::LogFormat::parse_line)
+/// returns, so that it is written once, where its caller wants it, rather
+/// than built and then moved there (a record is 344 bytes).
+pub(crate) fn scan_record<'a>(
+    line: &'a str,
+    preset: &mut Preset,
+    tried: Option<&'static str>,
+) -> Result<AccessLog<'a>, ParseError> {
+    let named = move |e: ParseError| match tried {
+        Some(tried) => fits_none(e, tried),
+        None => e,
+    };
+    let (head, mut cursor) = client::head(line).map_err(named)?;
 
     let Middle {
         timestamp,
         request,
         status,
         size,
-    } = cursor.middle()?;
+    } = cursor.middle().map_err(named)?;
 
+    // Absent in the common format; then nothing follows the size.
+    let mut referrer = None;
+    let mut user_agent = None;
     let mut tail = Tail::default();
     if !cursor.rest().is_empty() {
-        cursor.expect(
-            b" \"",
-            Field::Referrer,
-            "the end of the line (common) or ` \"` and the referrer (combined)",
-        )?;
-        let referrer = cursor.quoted(Field::Referrer)?.unescaped();
-        cursor.expect(b" \"", Field::UserAgent, "` \"` before the user agent")?;
-        let user_agent = cursor.quoted(Field::UserAgent)?.unescaped();
-        tail = after_user_agent(&mut cursor)?;
-        tail.referrer_and_agent = Some((referrer, user_agent));
+        cursor
+            .expect(
+                b" \"",
+                Field::Referrer,
+                "the end of the line (common) or ` \"` and the referrer (combined)",
+            )
+            .map_err(named)?;
+        referrer = Some(cursor.quoted(Field::Referrer).map_err(named)?.unescaped());
+        cursor
+            .expect(b" \"", Field::UserAgent, "` \"` before the user agent")
+            .map_err(named)?;
+        user_agent = Some(cursor.quoted(Field::UserAgent).map_err(named)?.unescaped());
+        tail = after_user_agent(&mut cursor).map_err(named)?;
     }
 
-    let preset = match (head.vhost, &tail) {
+    *preset = match (head.vhost, &tail) {
         (Some(_), _) => Preset::VhostCombined,
-        (
-            None,
-            Tail {
-                referrer_and_agent: None,
-                ..
-            },
-        ) => Preset::Common,
+        _ if user_agent.is_none() => Preset::Common,
         (
             None,
             Tail {
@@ -159,29 +180,30 @@ pub fn scan(line: &str) -> Result<(AccessLog<'_>, Preset), ParseError> {
     if let Some(trailing) = tail.trailing {
         extra.push(self::extra(&TRAILING, ValueKind::Keyword, trailing));
     }
-    let (referrer, user_agent) = tail.referrer_and_agent.unzip();
-    let mut record = AccessLog {
+    let (method, endpoint, protocol, request) = request.into_parts();
+    Ok(AccessLog {
         ip,
         client_host,
         forwarded_for,
         vhost: head.vhost.map(|(vhost, _)| Cow::Borrowed(vhost)),
         ident: head.ident,
         user: head.user,
+        timestamp,
+        method,
+        endpoint,
+        protocol,
+        request,
+        status,
         size: Some(size),
         referrer,
         user_agent,
         extra,
-        ..AccessLog::new(None, timestamp, status)
-    };
-    request.fill(&mut record);
-    Ok((record, preset))
+    })
 }
 
-/// What comes after the size.
+/// What comes after the user agent.
 #[derive(Default)]
 struct Tail<'a> {
-    /// Absent in the common format.
-    referrer_and_agent: Option<(Cow<'a, str>, Cow<'a, str>)>,
     /// NGINX `main`'s ` "$http_x_forwarded_for"` was there...
     nginx_main: bool,
     /// ...and said this (not `-`).
@@ -197,6 +219,13 @@ fn after_user_agent<'a>(cursor: &mut Cursor<'a>) -> Result<Tail<'a>, ParseError>
     let mut tail = Tail::default();
     let rest = cursor.rest();
     if rest.is_empty() {
+        return Ok(tail);
+    }
+    // NGINX `main`'s usual end, no X-Forwarded-For header: what the
+    // general reading below finds, without its search for the quote.
+    if rest == b" \"-\"" {
+        cursor.pos += rest.len();
+        tail.nginx_main = true;
         return Ok(tail);
     }
     if rest.first() != Some(&b' ') {
