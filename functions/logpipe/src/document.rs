@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use crate::json_text::escape_or_quote;
 use crate::record::{AccessLog, Extra, ValueKind};
+use crate::timestamp::DIGIT_PAIRS;
 
 /// Where a record came from in Kafka; also what makes its document id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -351,8 +352,8 @@ fn escape_contents(out: &mut Vec<u8>, text: &str) {
 /// one), anything else by `itoa`.
 fn push_status(out: &mut Vec<u8>, status: u16) {
     if (100..1000).contains(&status) {
-        let digits = [status / 100, status / 10 % 10, status % 10];
-        out.extend_from_slice(&digits.map(|d| b'0' + d as u8));
+        let [tens, ones] = DIGIT_PAIRS[usize::from(status % 100)];
+        out.extend_from_slice(&[b'0' + (status / 100) as u8, tens, ones]);
     } else {
         out.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
     }

@@ -516,7 +516,7 @@ fn put2(out: &mut [u8], n: u32) {
 }
 
 /// `00`, `01`, ..., `99`.
-static DIGIT_PAIRS: [[u8; 2]; 100] = {
+pub(crate) static DIGIT_PAIRS: [[u8; 2]; 100] = {
     let mut pairs = [[0; 2]; 100];
     let mut n = 0;
     while n < 100 {
