@@ -24,6 +24,8 @@ Test-only endpoints (unsigned, never forwarded):
 
 With `--collection-type timeseries` (aoss only) `_bulk` actions carrying an
 `_id` are refused per item, as a Serverless time-series collection does.
+As OpenSearch Service (`es`) documents, the query string of a signed POST is
+ignored: it is checked as part of the signature, then not passed on.
 """
 
 import argparse
@@ -231,15 +233,18 @@ def handler(front):
                 refusal = refused_ids(body, headers)
                 if refusal is not None:
                     return self.answer(200, refusal)
-            self.forward(body, headers)
+            target = self.path
+            if front.args.service == "es" and self.command == "POST":
+                target = path  # "The service ignores parameters passed in URLs for HTTP POST requests"
+            self.forward(target, body, headers)
 
-        def forward(self, body, headers):
+        def forward(self, target, body, headers):
             connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
             try:
                 sent = {k: v for k, v in headers.items() if k not in SIGV4_HEADERS and k != "host"}
                 if front.args.upstream_api_key:
                     sent["authorization"] = f"ApiKey {front.args.upstream_api_key}"
-                connection.request(self.command, self.path, body=body, headers=sent)
+                connection.request(self.command, target, body=body, headers=sent)
                 response = connection.getresponse()
                 data = response.read()
                 self.send_response(response.status)
