@@ -315,10 +315,10 @@ impl Generator {
         };
         let local = self.start + offset;
         match self.config.utc_offset {
-            None => LogTime::Naive(local),
+            None => LogTime::from(local),
             Some(tz) => match local.and_local_timezone(tz).single() {
-                Some(t) => LogTime::Offset(t),
-                None => LogTime::Naive(local),
+                Some(t) => LogTime::from(t),
+                None => LogTime::from(local),
             },
         }
     }
@@ -400,7 +400,7 @@ mod tests {
     fn default_uses_only_the_original_value_sets() {
         for r in seeded(GeneratorConfig::default()).take(5000) {
             assert!(r.ip.is_some_and(|ip| ip.is_ipv4()));
-            assert_eq!(r.timestamp, LogTime::Naive(start()));
+            assert_eq!(r.timestamp, LogTime::from(start()));
             assert!(original::METHODS.contains(&&*r.method));
             assert!(original::ENDPOINTS.contains(&&*r.endpoint));
             assert!(original::STATUSES.contains(&r.status));
@@ -455,7 +455,7 @@ mod tests {
         assert!(records.iter().any(|r| r.endpoint.contains('?')));
         assert!(records.iter().all(|r| r.status != 304 || r.size == Some(0)));
         // 50 lines a second: the clock advanced 400 s over 20,000 lines.
-        assert_eq!(records[0].timestamp, LogTime::Naive(start()));
+        assert_eq!(records[0].timestamp, LogTime::from(start()));
         assert_eq!(
             records[19_999].timestamp.local(),
             start() + TimeDelta::seconds(399)
@@ -588,7 +588,7 @@ mod tests {
         .record();
         assert_eq!(r.timestamp.to_iso(), "2026-01-21T22:23:40-07:00");
         let r = seeded(GeneratorConfig::default()).record();
-        assert_eq!(r.timestamp, LogTime::Naive(start()));
+        assert_eq!(r.timestamp, LogTime::from(start()));
     }
 
     #[test]

@@ -36,9 +36,9 @@ fn offset() -> impl Strategy<Value = FixedOffset> {
 fn record(with_offset: bool) -> impl Strategy<Value = AccessLog<'static>> {
     let timestamp = (naive_time(), offset()).prop_filter_map("representable", move |(t, tz)| {
         if with_offset {
-            t.and_local_timezone(tz).single().map(LogTime::Offset)
+            t.and_local_timezone(tz).single().map(LogTime::from)
         } else {
-            Some(LogTime::Naive(t))
+            Some(LogTime::from(t))
         }
     });
     (

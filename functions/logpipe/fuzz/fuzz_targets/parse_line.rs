@@ -22,9 +22,9 @@ fuzz_target!(|data: &[u8]| {
     }
     // What parses must format back to a line that parses to the same record.
     if let Ok(record) = parsed {
-        let format = match record.timestamp {
-            logpipe::LogTime::Naive(_) => LineFormat::Original,
-            logpipe::LogTime::Offset(_) => LineFormat::Combined,
+        let format = match record.timestamp.seconds_east() {
+            None => LineFormat::Original,
+            Some(_) => LineFormat::Combined,
         };
         let again = format_line(&record, format);
         assert_eq!(logpipe::parse_line(&again).as_ref(), Ok(&record), "{again:?}");

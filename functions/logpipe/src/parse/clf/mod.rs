@@ -32,7 +32,6 @@ use super::error::{Field, ParseError, Problem};
 use super::fast::{Cursor, Middle};
 use super::log_format::fits_none;
 use crate::record::{AccessLog, Extra, ValueKind};
-use crate::timestamp::LogTime;
 use client::Client;
 
 /// The formats of the family, as a line's shape shows them.
@@ -158,7 +157,7 @@ pub(crate) fn scan_record<'a>(
                 nginx_main: true, ..
             },
         ) => Preset::NginxMain,
-        (None, Tail { trailing: None, .. }) if matches!(timestamp, LogTime::Naive(_)) => {
+        (None, Tail { trailing: None, .. }) if timestamp.seconds_east().is_none() => {
             Preset::Original
         }
         (None, _) => Preset::Combined,

@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::DateTime;
 
 use super::variables::{Standard, TimeShape};
 use crate::document::list_items;
@@ -103,7 +103,7 @@ pub(crate) struct Scanner {
 }
 
 /// Replaced by the format's time, which every format has.
-const NO_TIME: LogTime = LogTime::Naive(NaiveDateTime::MIN);
+const NO_TIME: LogTime = LogTime::EPOCH;
 
 impl Scanner {
     pub(crate) fn parse<'a>(&self, line: &'a str) -> Result<AccessLog<'a>, ParseError> {
@@ -359,7 +359,7 @@ fn time(shape: TimeShape, value: &str, at: usize, display: &str) -> Result<LogTi
         }
     };
     DateTime::from_timestamp(seconds, nanos)
-        .map(|t| LogTime::Offset(t.fixed_offset()))
+        .map(|t| LogTime::from(t.fixed_offset()))
         .ok_or_else(|| not_a_time("a time chrono can represent"))
 }
 

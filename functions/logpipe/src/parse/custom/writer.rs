@@ -82,10 +82,7 @@ fn field(field: &Field, r: &AccessLog<'_>, chain_in_client: bool, out: &mut Vec<
 }
 
 fn time(shape: TimeShape, t: &LogTime, out: &mut Vec<u8>) {
-    let utc = match t {
-        LogTime::Naive(t) => t.and_utc(),
-        LogTime::Offset(t) => t.to_utc(),
-    };
+    let utc = t.to_utc();
     let mut number = |n: i64| out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     let seconds = utc.timestamp();
     let nanos = i64::from(utc.timestamp_subsec_nanos());
