@@ -658,11 +658,13 @@ fn month_number(name: [u8; 3]) -> Option<u32> {
     })
 }
 
-/// Writes `n` (below 100; else its last two digits) as two digits at the
-/// start of `out`, from a table: a load and a store instead of two
-/// divisions (an ISO text has nine such pairs).
+/// Writes `n` as two digits at the start of `out`, from a table: a load and
+/// a store instead of two divisions (an ISO text has nine such pairs).
+/// Every `n` is below 100 (a field of a valid time, a four-digit year's
+/// halves, an offset's hours and minutes); a larger one would be out of the
+/// table's bounds, a panic rather than a wrong digit.
 fn put2(out: &mut [u8], n: u32) {
-    out[..2].copy_from_slice(&DIGIT_PAIRS[(n % 100) as usize]);
+    out[..2].copy_from_slice(&DIGIT_PAIRS[n as usize]);
 }
 
 /// `00`, `01`, ..., `99`.
