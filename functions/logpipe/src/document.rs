@@ -523,8 +523,9 @@ pub fn is_plain_line(line: &[u8]) -> bool {
 /// `None` for the others, which `std::str::from_utf8` then checks.
 pub fn plain_ascii_text(line: &[u8]) -> Option<&str> {
     // A fold without early exit, as in `is_plain_line`: a vector loop.
+    // Below 0x20 or from 0x80 up is one unsigned comparison after a shift.
     let other = line.iter().fold(false, |found, &b| {
-        found | (b < 0x20) | (b == b'\\') | (b >= 0x80)
+        found | (b.wrapping_sub(0x20) >= 0x60) | (b == b'\\')
     });
     if other {
         return None;
