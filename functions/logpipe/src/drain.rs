@@ -94,7 +94,9 @@ pub enum Stopped {
     Time,
     /// No record for `idle_seconds`: the group has caught up.
     CaughtUp,
-    /// A batch had records that were neither indexed nor dead-lettered.
+    /// A batch had records that were neither indexed nor dead-lettered
+    /// (after the retries, where there are any: the local event-source
+    /// mapping's).
     Failures,
 }
 

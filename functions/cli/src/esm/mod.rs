@@ -74,17 +74,8 @@ impl EsmOptions {
     }
 }
 
-/// Why a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stopped {
-    MaxRecords,
-    Time,
-    CaughtUp,
-    /// Records still failed after the retries, or the function kept
-    /// failing: offsets are committed up to them.
-    Failures,
-}
+/// Why a run ended: as a drain ends (no record left, a limit, failures).
+pub use logpipe::drain::Stopped;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EsmReport {
