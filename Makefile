@@ -9,11 +9,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 STACK := infra/local/stack
 
-.PHONY: prerequisites prerequisites-sam test lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
+.PHONY: prerequisites prerequisites-sam test lint unit fuzz-short bins stack-test stack-test+sam-build workflow-check template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
 
-# `make test` runs its stages one after another, each through `make <stage>`, and prints each
-# stage's wall time as it ends and all of them at the end (CI's log shows where the time goes).
-TEST_STAGES := lint unit fuzz-short bins stack-test workflow-check template-lint sam-build sam-test
+# `make test` runs its stages one after another (the arm64 build beside the stack tests), each
+# through `make <stage>`, and prints each stage's wall time as it ends and all of them at the end
+# (CI's log shows where the time goes).
+TEST_STAGES := lint unit fuzz-short bins template-lint stack-test+sam-build workflow-check sam-test
 
 test: prerequisites-sam
 	@set -o pipefail; times=(); total=$$SECONDS; \
@@ -78,10 +79,25 @@ template-lint:
 	$(SAM_ENV) cfn-lint infra/template.yaml
 	$(SAM_ENV) sam validate --lint
 
+# Cargo's target directory of its own (target/sam), so that this build and the debug builds
+# and tests never wait for each other's lock on it.
 sam-build:
 	$(STACK) install-sam-cli
 	rustup target add aarch64-unknown-linux-gnu
-	$(SAM_ENV) sam build --beta-features
+	CARGO_TARGET_DIR="$(CURDIR)/target/sam" $(SAM_ENV) sam build --beta-features
+
+# The stack tests mostly wait on servers and the arm64 build mostly computes, so on two cores
+# `make test` runs the build beside the tests instead of after them (minutes of a fresh
+# clone's compiling). The build's output goes to .local/sam-build.log and is shown at its end.
+stack-test+sam-build:
+	@mkdir -p .local; log=.local/sam-build.log; rm -f $$log.status; \
+	  ( $(MAKE) --no-print-directory sam-build > $$log 2>&1; echo $$? > $$log.status ) & build=$$!; \
+	  start=$$SECONDS; $(MAKE) --no-print-directory stack-test; tests=$$?; \
+	  echo "make test: stack-test       $$((SECONDS - start)) s$$( ((tests)) && echo ' FAILED')"; \
+	  wait $$build; built="$$(cat $$log.status 2>/dev/null || echo 1)"; \
+	  echo "make test: sam-build (beside stack-test) ended after $$((SECONDS - start)) s, exit $$built; its last lines:"; \
+	  tail -n 25 $$log; \
+	  exit $$(( tests || built ))
 
 # The DAG tests run in Airflow's own venv (infra/local/airflow) against `sam local start-lambda`.
 sam-test: bins
