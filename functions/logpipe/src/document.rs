@@ -1,14 +1,15 @@
 //! Elasticsearch documents and `_bulk` request bodies.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use serde::Serialize;
 
 use std::net::IpAddr;
 
-use crate::json_text::escape_or_quote;
+use crate::json_text::{escape_or_quote, is_plain_ascii};
 use crate::record::{AccessLog, Extra, ValueKind};
-use crate::timestamp::DIGIT_PAIRS;
+use crate::timestamp::{DIGIT_PAIRS, ISO_TEXT_CAPACITY};
 
 /// Where a record came from in Kafka; also what makes its document id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -209,11 +210,6 @@ impl Document<'_, '_> {
     /// their quotes, copied when `plain_line` (see
     /// [`PartitionDocuments::write`]), else escaped where JSON needs it;
     /// every other text is checked.
-    ///
-    /// The usual fields are written in few pieces (a key with the quotes
-    /// around it, then the value), each a `Vec` call: a byte at a time,
-    /// each with its capacity check and length update, was a fifth of
-    /// what `logpipe parse` does for a line.
     fn write_fields_of_line(&self, out: &mut Vec<u8>, plain_line: bool) {
         if plain_line {
             self.write_fields::<true>(out);
@@ -225,8 +221,14 @@ impl Document<'_, '_> {
     /// [`write_fields_of_line`](Self::write_fields_of_line) made once for
     /// each kind of line, so that the copy of a plain line's strings is
     /// inlined rather than called through a pointer.
+    ///
+    /// The fields every format has go into [`Room`] reserved for them at
+    /// once: a `Vec`'s capacity check and length update on every `push`
+    /// and `extend_from_slice` were a twelfth of what `logpipe parse` did
+    /// for a line. Real servers' client fields (rare) and a user format's
+    /// fields go through the `Vec`.
     fn write_fields<const PLAIN: bool>(&self, out: &mut Vec<u8>) {
-        let contents: fn(&mut Vec<u8>, &str) = if PLAIN {
+        let contents: fn(&mut Room<'_>, &str) = if PLAIN {
             copy_contents
         } else {
             escape_contents
@@ -235,63 +237,65 @@ impl Document<'_, '_> {
         // Every document has a timestamp: fields before it open with `{`
         // or `,` as they come.
         let mut opening = b'{';
-        let mut key = |out: &mut Vec<u8>, name: &[u8]| {
-            out.push(opening);
-            opening = b',';
-            out.push(b'"');
-            out.extend_from_slice(name);
-            out.extend_from_slice(b"\":");
-        };
-        if let Some(ip) = r.ip {
-            key(out, b"ip");
-            push_ip_json(out, ip);
-        }
+        let mut ip = r.ip;
         if r.client_host.is_some() || r.forwarded_for.is_some() || r.vhost.is_some() {
-            write_client_fields(r, out, &mut key);
+            write_client_fields(r, out, &mut opening);
+            ip = None;
         }
-        if let Some(ident) = &r.ident {
-            key(out, b"ident");
-            write_json_str(out, ident);
-        }
-        if let Some(user) = &r.user {
-            key(out, b"user");
-            write_json_str(out, user);
-        }
-        key(out, b"timestamp");
-        let (iso, len) = r.timestamp.iso_text();
-        out.push(b'"');
-        out.extend_from_slice(&iso[..len]);
-        match &r.request {
-            None => {
-                out.extend_from_slice(b"\",\"method\":\"");
-                contents(out, &r.method);
-                out.extend_from_slice(b"\",\"endpoint\":\"");
-                contents(out, &r.endpoint);
-                out.extend_from_slice(b"\",\"protocol\":\"");
-                contents(out, &r.protocol);
-                out.extend_from_slice(b"\",\"status\":");
+        Room::write(out, room_needed::<PLAIN>(r), |room| {
+            let mut key = |room: &mut Room<'_>, quoted_key: &[u8]| {
+                room.byte(opening);
+                opening = b',';
+                room.put(quoted_key);
+            };
+            if let Some(ip) = ip {
+                key(room, b"\"ip\":");
+                let (text, len) = ip_json(ip);
+                room.put_padded(&text, len);
             }
-            Some(request) => {
-                out.extend_from_slice(b"\",\"request\":");
-                write_json_str(out, request);
-                out.extend_from_slice(b",\"status\":");
+            if let Some(ident) = &r.ident {
+                key(room, b"\"ident\":");
+                room.json_str(ident);
             }
-        }
-        push_status(out, r.status);
-        if let Some(size) = r.size {
-            out.extend_from_slice(b",\"size\":");
-            out.extend_from_slice(itoa::Buffer::new().format(size).as_bytes());
-        }
-        if let Some(referrer) = &r.referrer {
-            out.extend_from_slice(b",\"referrer\":\"");
-            contents(out, referrer);
-            out.push(b'"');
-        }
-        if let Some(user_agent) = &r.user_agent {
-            out.extend_from_slice(b",\"user_agent\":\"");
-            contents(out, user_agent);
-            out.push(b'"');
-        }
+            if let Some(user) = &r.user {
+                key(room, b"\"user\":");
+                room.json_str(user);
+            }
+            key(room, b"\"timestamp\":\"");
+            let (iso, len) = r.timestamp.iso_text();
+            room.put_padded(&iso, len);
+            match &r.request {
+                None => {
+                    room.put(b"\",\"method\":\"");
+                    contents(room, &r.method);
+                    room.put(b"\",\"endpoint\":\"");
+                    contents(room, &r.endpoint);
+                    room.put(b"\",\"protocol\":\"");
+                    contents(room, &r.protocol);
+                    room.put(b"\",\"status\":");
+                }
+                Some(request) => {
+                    room.put(b"\",\"request\":");
+                    room.json_str(request);
+                    room.put(b",\"status\":");
+                }
+            }
+            put_status(room, r.status);
+            if let Some(size) = r.size {
+                room.put(b",\"size\":");
+                room.put(itoa::Buffer::new().format(size).as_bytes());
+            }
+            if let Some(referrer) = &r.referrer {
+                room.put(b",\"referrer\":\"");
+                contents(room, referrer);
+                room.byte(b'"');
+            }
+            if let Some(user_agent) = &r.user_agent {
+                room.put(b",\"user_agent\":\"");
+                contents(room, user_agent);
+                room.byte(b'"');
+            }
+        });
         for extra in &r.extra {
             out.push(b',');
             write_json_str(out, &extra.name);
@@ -308,23 +312,106 @@ impl Document<'_, '_> {
     }
 }
 
+/// Room reserved at the end of a `Vec<u8>` and written a piece at a time:
+/// each piece is a bounds check and a copy, the `Vec`'s length set once at
+/// the end. A piece beyond the room is a panic (a wrong bound is a bug),
+/// never a write outside the `Vec`.
+struct Room<'v> {
+    spare: &'v mut [MaybeUninit<u8>],
+    filled: usize,
+}
+
+impl Room<'_> {
+    /// Reserves `needed` bytes at the end of `out` and appends what
+    /// `write` puts in them.
+    #[inline(always)]
+    fn write(out: &mut Vec<u8>, needed: usize, write: impl FnOnce(&mut Room<'_>)) {
+        out.reserve(needed);
+        let mut room = Room {
+            spare: &mut out.spare_capacity_mut()[..needed],
+            filled: 0,
+        };
+        write(&mut room);
+        let filled = room.filled;
+        // SAFETY: `put` and `byte` wrote the first `filled` bytes of the
+        // spare capacity, within it (their slicing checks that).
+        unsafe { out.set_len(out.len() + filled) };
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.filled + bytes.len();
+        let to = &mut self.spare[self.filled..end];
+        // SAFETY: `to` is exactly `bytes.len()` bytes of the room (checked
+        // by the slicing above), and a `Vec`'s spare capacity cannot
+        // overlap a borrowed slice.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), to.as_mut_ptr().cast(), bytes.len())
+        };
+        self.filled = end;
+    }
+
+    /// The first `len` bytes of `text`, copied with the rest (a copy of a
+    /// length known when compiled is a few moves, where one of `len` bytes
+    /// is a call to `memcpy`): the room must hold all `N`.
+    #[inline(always)]
+    fn put_padded<const N: usize>(&mut self, text: &[u8; N], len: usize) {
+        let to = &mut self.spare[self.filled..self.filled + N];
+        // SAFETY: `to` is exactly `N` bytes of the room (checked by the
+        // slicing above); the room and a borrowed array cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), to.as_mut_ptr().cast(), N) };
+        self.filled += len.min(N);
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        self.spare[self.filled].write(b);
+        self.filled += 1;
+    }
+
+    /// A JSON string, escaped as `serde_json` escapes it.
+    fn json_str(&mut self, text: &str) {
+        self.byte(b'"');
+        escape_contents(self, text);
+        self.byte(b'"');
+    }
+}
+
+/// What [`Document::write_fields`] may put in its [`Room`]: the keys with
+/// their quotes, commas and colons (under 130 bytes), an address (48, see
+/// [`Room::put_padded`]), a timestamp (`ISO_TEXT_CAPACITY`), a status
+/// and a size (up to 25): under `ROOM_FIXED`; and each text as long as it
+/// may grow, six times (`\u00xx` a byte) where it is escaped.
+fn room_needed<const PLAIN: bool>(r: &AccessLog<'_>) -> usize {
+    const ROOM_FIXED: usize = 256;
+    const _: () = assert!(130 + 48 + ISO_TEXT_CAPACITY + 25 <= ROOM_FIXED);
+    let len = |text: &Option<Cow<'_, str>>| text.as_ref().map_or(0, |t| t.len());
+    let checked = len(&r.ident) + len(&r.user) + len(&r.request);
+    let quoted = r.method.len()
+        + r.endpoint.len()
+        + r.protocol.len()
+        + len(&r.referrer)
+        + len(&r.user_agent);
+    ROOM_FIXED + 6 * checked + if PLAIN { quoted } else { 6 * quoted }
+}
+
 /// A quoted field's text between the quotes already written and those to
 /// come, when nothing in it needs escaping.
 #[inline(always)]
-fn copy_contents(out: &mut Vec<u8>, text: &str) {
-    out.extend_from_slice(text.as_bytes());
+fn copy_contents(room: &mut Room<'_>, text: &str) {
+    room.put(text.as_bytes());
 }
 
 /// `text` as the inside of a JSON string, escaped as `serde_json` escapes
 /// it (the property test compares the two byte for byte): `\"`, `\\`,
 /// the short escapes of `\b`, `\t`, `\n`, `\f`, `\r`, and `\u00xx` for
 /// the other control characters.
-fn escape_contents(out: &mut Vec<u8>, text: &str) {
+fn escape_contents(room: &mut Room<'_>, text: &str) {
     let bytes = text.as_bytes();
     let mut start = 0;
     while let Some(found) = escape_or_quote(&bytes[start..]) {
         let at = start + found;
-        out.extend_from_slice(&bytes[start..at]);
+        room.put(&bytes[start..at]);
         let b = bytes[at];
         let short = match b {
             b'"' => b'"',
@@ -337,36 +424,44 @@ fn escape_contents(out: &mut Vec<u8>, text: &str) {
             _ => 0,
         };
         if short != 0 {
-            out.extend_from_slice(&[b'\\', short]);
+            room.put(&[b'\\', short]);
         } else {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             let (high, low) = (HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]);
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', high, low]);
+            room.put(&[b'\\', b'u', b'0', b'0', high, low]);
         }
         start = at + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
+    room.put(&bytes[start..]);
 }
 
 /// An HTTP status: three digits at once (every status a parser takes is
 /// one), anything else by `itoa`.
-fn push_status(out: &mut Vec<u8>, status: u16) {
+fn put_status(room: &mut Room<'_>, status: u16) {
     if (100..1000).contains(&status) {
         let [tens, ones] = DIGIT_PAIRS[usize::from(status % 100)];
-        out.extend_from_slice(&[b'0' + (status / 100) as u8, tens, ones]);
+        room.put(&[b'0' + (status / 100) as u8, tens, ones]);
     } else {
-        out.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
+        room.put(itoa::Buffer::new().format(status).as_bytes());
     }
 }
 
-/// `client_host`, `forwarded_for` (and what in it is not an address),
-/// `vhost`: out of line, real servers' lines only.
+/// The address, then `client_host`, `forwarded_for` (and what in it is not
+/// an address), `vhost`: out of line, real servers' lines only.
 #[inline(never)]
-fn write_client_fields(
-    r: &AccessLog<'_>,
-    out: &mut Vec<u8>,
-    key: &mut impl FnMut(&mut Vec<u8>, &[u8]),
-) {
+fn write_client_fields(r: &AccessLog<'_>, out: &mut Vec<u8>, opening: &mut u8) {
+    let mut key = |out: &mut Vec<u8>, name: &[u8]| {
+        out.push(*opening);
+        *opening = b',';
+        out.push(b'"');
+        out.extend_from_slice(name);
+        out.extend_from_slice(b"\":");
+    };
+    if let Some(ip) = r.ip {
+        key(out, b"ip");
+        let (text, len) = ip_json(ip);
+        out.extend_from_slice(&text[..len]);
+    }
     if let Some(host) = &r.client_host {
         key(out, b"client_host");
         write_json_str(out, host);
@@ -388,13 +483,13 @@ fn write_client_fields(
     }
 }
 
-/// An address as a JSON string. An IPv4 address is assembled in a stack
-/// buffer from a table of its octets' digits and appended at once.
-fn push_ip_json(out: &mut Vec<u8>, ip: IpAddr) {
+/// An address as a JSON string, in a stack buffer (47 bytes at most, an
+/// IPv6 address with an IPv4 tail). An IPv4 address is assembled from a
+/// table of its octets' digits.
+fn ip_json(ip: IpAddr) -> ([u8; 48], usize) {
+    let mut text = [b'"'; 48];
     match ip {
         IpAddr::V4(ip) => {
-            // `"` and four octets of up to three digits and a `.` each.
-            let mut text = [b'"'; 17];
             let mut len = 1;
             for octet in ip.octets() {
                 let (digits, n) = OCTET_TEXT[usize::from(octet)];
@@ -403,11 +498,15 @@ fn push_ip_json(out: &mut Vec<u8>, ip: IpAddr) {
             }
             // The last octet's `.` becomes the closing quote.
             text[len - 1] = b'"';
-            out.extend_from_slice(&text[..len]);
+            (text, len)
         }
         IpAddr::V6(ip) => {
             use std::io::Write;
-            let _ = write!(out, "\"{ip}\"");
+            let mut rest = &mut text[1..];
+            // Fits: an IPv6 address is at most 45 characters.
+            let _ = write!(rest, "{ip}\"");
+            let len = 48 - rest.len();
+            (text, len)
         }
     }
 }
@@ -522,12 +621,7 @@ pub fn is_plain_line(line: &[u8]) -> bool {
 /// whether it is UTF-8 and whether it is plain, for nearly every line;
 /// `None` for the others, which `std::str::from_utf8` then checks.
 pub fn plain_ascii_text(line: &[u8]) -> Option<&str> {
-    // A fold without early exit, as in `is_plain_line`: a vector loop.
-    // Below 0x20 or from 0x80 up is one unsigned comparison after a shift.
-    let other = line.iter().fold(false, |found, &b| {
-        found | (b.wrapping_sub(0x20) >= 0x60) | (b == b'\\')
-    });
-    if other {
+    if !is_plain_ascii(line) {
         return None;
     }
     // SAFETY: every byte is below 0x80 (checked just above): the bytes are
@@ -733,6 +827,63 @@ mod tests {
             let mut json = Vec::new();
             kafka.write_id_json(&mut json);
             assert_eq!(json, serde_json::to_vec(&kafka.document_id()).unwrap());
+        }
+    }
+
+    /// The room reserved for a document's usual fields holds the longest
+    /// of each: every text all control characters (six bytes each when
+    /// escaped), the longest IPv6 address, the largest numbers, a timestamp
+    /// of a six-digit year with an offset. The writing is serde's.
+    #[test]
+    fn the_room_holds_the_longest_fields() {
+        use chrono::{FixedOffset, TimeZone};
+        let worst = |n: usize| Cow::Owned("\u{1}".repeat(n));
+        let longest_ip: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
+            .parse()
+            .unwrap();
+        let time = FixedOffset::west_opt(23 * 3600 + 59 * 60 + 59)
+            .unwrap()
+            .with_ymd_and_hms(-200_000, 12, 31, 23, 59, 59)
+            .unwrap();
+        for request in [None, Some(worst(300))] {
+            let record = AccessLog {
+                ident: Some(worst(100)),
+                user: Some(worst(100)),
+                method: worst(10),
+                endpoint: worst(1000),
+                protocol: worst(10),
+                request: request.clone(),
+                size: Some(u64::MAX),
+                referrer: Some(worst(500)),
+                user_agent: Some(worst(500)),
+                ..AccessLog::new(Some(longest_ip), time.into(), u16::MAX)
+            };
+            let document = Document {
+                record: &record,
+                kafka: None,
+            };
+            let mut written = Vec::new();
+            document.write_json(&mut written);
+            assert_eq!(written, serde_json::to_vec(&document).unwrap());
+            // Plain lines' strings are copied, in room for their length.
+            let plain = AccessLog {
+                ident: Some("i".repeat(100).into()),
+                user: Some("u".repeat(100).into()),
+                method: "m".repeat(10).into(),
+                endpoint: "e".repeat(1000).into(),
+                protocol: "p".repeat(10).into(),
+                request: request.map(|r| "r".repeat(r.len()).into()),
+                referrer: Some("f".repeat(500).into()),
+                user_agent: Some("a".repeat(500).into()),
+                ..record.clone()
+            };
+            let document = Document {
+                record: &plain,
+                kafka: None,
+            };
+            let mut written = Vec::new();
+            document.write_json_of_line(&mut written, true);
+            assert_eq!(written, serde_json::to_vec(&document).unwrap());
         }
     }
 

@@ -4,10 +4,11 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
 use super::error::{Field, ParseError, Problem};
 use super::fields;
+use crate::json_text::quote_or_backslash;
 use crate::record::AccessLog;
 use crate::timestamp::{COMMON_WIDTH, LogTime, ORIGINAL_WIDTH};
 
@@ -217,7 +218,7 @@ impl<'a> Cursor<'a> {
         let mut i = start;
         let mut escaped = false;
         loop {
-            match memchr2(b'"', b'\\', &bytes[i..]) {
+            match quote_or_backslash(&bytes[i..]) {
                 Some(j) if bytes[i + j] == b'"' => {
                     self.pos = i + j + 1;
                     let raw = &self.line[start..i + j];

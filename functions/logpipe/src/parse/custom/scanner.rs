@@ -20,6 +20,7 @@ use chrono::DateTime;
 
 use super::variables::{Standard, TimeShape};
 use crate::document::list_items;
+use crate::json_text::quote_or_backslash;
 use crate::parse::error::{Field as ErrorField, ParseError, Problem};
 use crate::parse::fields;
 use crate::record::{AccessLog, Extra, ValueKind};
@@ -168,7 +169,7 @@ impl Step {
             let mut from = at;
             let mut escaped = false;
             while from < b.len()
-                && let Some(found) = memchr::memchr2(b'"', b'\\', &b[from..])
+                && let Some(found) = quote_or_backslash(&b[from..])
             {
                 let found = from + found;
                 if b[found] == b'\\' {
