@@ -52,19 +52,12 @@ pub struct DrainRequestError(String);
 impl DrainRequest {
     /// Reads the object under `drain`; errors name the field.
     pub fn from_json(json: &str) -> Result<Self, DrainRequestError> {
-        if !json.trim_start().starts_with('{') {
-            return Err(DrainRequestError(format!(
-                "`drain` must be an object like {{\"max_records\": 50000, \"max_seconds\": 60}}, found {json}"
-            )));
-        }
-        let deserializer = &mut serde_json::Deserializer::from_str(json);
-        let request: Self =
-            serde_path_to_error::deserialize(deserializer).map_err(|e| {
-                match e.path().to_string().as_str() {
-                    "." => DrainRequestError(e.inner().to_string()),
-                    path => DrainRequestError(format!("field `drain.{path}`: {}", e.inner())),
-                }
-            })?;
+        let request: Self = crate::request::read_object(
+            json,
+            "drain",
+            r#"{"max_records": 50000, "max_seconds": 60}"#,
+        )
+        .map_err(DrainRequestError)?;
         request.validate()
     }
 

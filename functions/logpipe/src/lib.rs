@@ -29,6 +29,7 @@ pub mod parse;
 pub mod produce;
 pub mod record;
 pub mod recovery;
+mod request;
 pub mod summary;
 pub mod telemetry;
 pub mod template;

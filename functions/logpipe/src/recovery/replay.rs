@@ -87,20 +87,12 @@ impl ReplayRequest {
 
     /// Reads the object under `replay`; errors name the field.
     pub fn from_json(json: &str) -> Result<Self, ReplayRequestError> {
-        let invalid = ReplayRequestError::Invalid;
-        if !json.trim_start().starts_with('{') {
-            return Err(invalid(format!(
-                "`replay` must be an object like {{\"source\": \"s3://bucket/prefix\", \"max_records\": 50000}}, found {json}"
-            )));
-        }
-        let deserializer = &mut serde_json::Deserializer::from_str(json);
-        let request: Self =
-            serde_path_to_error::deserialize(deserializer).map_err(|e| {
-                match e.path().to_string().as_str() {
-                    "." => invalid(e.inner().to_string()),
-                    path => invalid(format!("field `replay.{path}`: {}", e.inner())),
-                }
-            })?;
+        let request: Self = crate::request::read_object(
+            json,
+            "replay",
+            r#"{"source": "s3://bucket/prefix", "max_records": 50000}"#,
+        )
+        .map_err(ReplayRequestError::Invalid)?;
         request.validate()
     }
 

@@ -115,18 +115,12 @@ pub struct Plan {
 impl RedriveRequest {
     /// Reads the object under `redrive`; errors name the field.
     pub fn from_json(json: &str) -> Result<Plan, RedriveRequestError> {
-        if !json.trim_start().starts_with('{') {
-            return Err(RedriveRequestError::Field(format!(
-                "`redrive` must be an object like {{\"stage\": \"parse\", \"max_records\": 10000}}, found {json}"
-            )));
-        }
-        let deserializer = &mut serde_json::Deserializer::from_str(json);
-        let request: Self = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            RedriveRequestError::Field(match e.path().to_string().as_str() {
-                "." => e.inner().to_string(),
-                path => format!("field `redrive.{path}`: {}", e.inner()),
-            })
-        })?;
+        let request: Self = crate::request::read_object(
+            json,
+            "redrive",
+            r#"{"stage": "parse", "max_records": 10000}"#,
+        )
+        .map_err(RedriveRequestError::Field)?;
         request.validate()
     }
 
