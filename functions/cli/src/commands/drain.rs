@@ -4,11 +4,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
-use logpipe::config::{self, ElasticsearchSettings, KafkaSettings, Settings};
+use logpipe::config::{KafkaSettings, Settings};
 use logpipe::drain::{self, DrainRequest};
-use logpipe::elastic;
-use logpipe::indexer::Indexer;
 use logpipe::kafka::LogConsumer;
 
 /// Read the topic as a member of the consumer group (KAFKA_GROUP_ID, default
@@ -42,21 +39,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
         let settings = Settings::load().await?;
-        let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
-        let log_format = config::log_format(&settings)?;
         let kafka = KafkaSettings::from_settings(&settings)?;
-        let client = elastic::connect(&elasticsearch).await?;
-        elastic::install_templates(&client, &elasticsearch).await?;
-        let indexer = Indexer::new(client, elasticsearch, log_format);
+        let indexer = super::connect_indexer(&settings).await?;
         let consumer = LogConsumer::new(&kafka)?;
 
-        let bar = if args.quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new_spinner()
-        };
-        bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}")?);
-        bar.enable_steady_tick(Duration::from_millis(200));
+        let bar = super::spinner(args.quiet)?;
         bar.set_message(format!("joining group `{}`", kafka.group_id));
         // The request's own limits end the drain; this only bounds a stuck commit.
         let deadline = Instant::now() + Duration::from_secs_f64(args.max_seconds + 300.0);

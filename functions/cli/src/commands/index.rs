@@ -4,9 +4,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use logpipe::config::{self, ElasticsearchSettings, Settings};
-use logpipe::elastic;
-use logpipe::indexer::{Indexer, decode_event_json};
+use logpipe::config::Settings;
+use logpipe::indexer::decode_event_json;
 
 /// Index a saved Lambda Kafka event (`aws:kafka` or `SelfManagedKafka`) as
 /// the indexer Lambda does, with the same configuration (ELASTICSEARCH_URL,
@@ -33,11 +32,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
         let settings = Settings::load().await?;
-        let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
-        let log_format = config::log_format(&settings)?;
-        let client = elastic::connect(&elasticsearch).await?;
-        elastic::install_templates(&client, &elasticsearch).await?;
-        let indexer = Indexer::new(client, elasticsearch, log_format);
+        let indexer = super::connect_indexer(&settings).await?;
         let deadline = Instant::now() + Duration::from_secs(args.timeout);
         anyhow::Ok(indexer.index(&decoded.records, deadline).await)
     })?;

@@ -4,10 +4,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
-use logpipe::config::{self, ElasticsearchSettings, Settings};
-use logpipe::elastic;
-use logpipe::indexer::Indexer;
+use logpipe::config::Settings;
 use logpipe::recovery::redrive::{self, RedriveRequest};
 
 /// Process dead letters again with today's settings (LOG_FORMAT, the
@@ -58,19 +55,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
         let settings = Settings::load().await?;
-        let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
-        let log_format = config::log_format(&settings)?;
-        let client = elastic::connect(&elasticsearch).await?;
-        elastic::install_templates(&client, &elasticsearch).await?;
-        let indexer = Indexer::new(client, elasticsearch, log_format);
+        let indexer = super::connect_indexer(&settings).await?;
 
-        let bar = if args.quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new_spinner()
-        };
-        bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}")?);
-        bar.enable_steady_tick(Duration::from_millis(200));
+        let bar = super::spinner(args.quiet)?;
         // The plan's own limits end the redrive; this only bounds a stuck request.
         let deadline = Instant::now() + Duration::from_secs_f64(args.max_seconds + 300.0);
         let report = redrive::redrive(&indexer, &plan, deadline, &mut |r| {

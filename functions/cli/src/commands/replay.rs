@@ -4,10 +4,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
-use logpipe::config::{self, ElasticsearchSettings, KafkaSettings, Settings};
-use logpipe::elastic;
-use logpipe::indexer::Indexer;
+use logpipe::config::{KafkaSettings, Settings};
 use logpipe::recovery::{ReplayRequest, replay};
 
 /// Index the records an event-source mapping gave up on, from its on-failure
@@ -49,23 +46,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
         let settings = Settings::load().await?;
-        let elasticsearch = ElasticsearchSettings::from_settings(&settings)?;
-        let log_format = config::log_format(&settings)?;
         let kafka = match settings.get("KAFKA_BOOTSTRAP_SERVER") {
             Some(_) => Some(KafkaSettings::from_settings(&settings)?),
             None => None,
         };
-        let client = elastic::connect(&elasticsearch).await?;
-        elastic::install_templates(&client, &elasticsearch).await?;
-        let indexer = Indexer::new(client, elasticsearch, log_format);
+        let indexer = super::connect_indexer(&settings).await?;
 
-        let bar = if args.quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new_spinner()
-        };
-        bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}")?);
-        bar.enable_steady_tick(Duration::from_millis(200));
+        let bar = super::spinner(args.quiet)?;
         bar.set_message(format!("reading {}", request.source));
         // As an invocation's deadline: Elasticsearch retries stop at it too.
         let deadline = Instant::now() + Duration::from_secs_f64(args.max_seconds + 1.0);
