@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 
@@ -19,12 +19,19 @@ def _pem(cert):
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def make_certificates(directory: Path):
+def _key(algorithm):
+    if algorithm == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def make_certificates(directory: Path, algorithm="ec"):
     """Writes ca.pem, server.pem (for IP 127.0.0.1 and localhost, signed by the CA) and
-    server.key into `directory`; returns their paths as a dict."""
+    server.key into `directory`; returns their paths as a dict. `algorithm`: the keys' type,
+    "ec" (P-256) or "rsa" (2048 bits)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     valid = dict(not_valid_before=now - datetime.timedelta(minutes=5), not_valid_after=now + datetime.timedelta(days=1))
-    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = _key(algorithm)
     ca = (x509.CertificateBuilder(subject_name=_name("logpipe test CA"), issuer_name=_name("logpipe test CA"),
                                   public_key=ca_key.public_key(), serial_number=x509.random_serial_number(), **valid)
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -32,7 +39,7 @@ def make_certificates(directory: Path):
                                        content_commitment=False, key_encipherment=False, data_encipherment=False,
                                        key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
           .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = _key(algorithm)
     server = (x509.CertificateBuilder(subject_name=_name("127.0.0.1"), issuer_name=ca.subject,
                                       public_key=key.public_key(), serial_number=x509.random_serial_number(), **valid)
               .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
