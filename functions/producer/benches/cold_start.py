@@ -134,8 +134,11 @@ def main():
     parser.add_argument("--function", choices=sorted(PAYLOADS), default="producer")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--secret", default="MWAA_Secrets_V2")
+    parser.add_argument("--binary", type=Path,
+                        help="the binary to start (default: target/release/<function>); "
+                             "to compare two builds in the same hour")
     args = parser.parse_args()
-    binary = ROOT / "target" / "release" / args.function
+    binary = args.binary or ROOT / "target" / "release" / args.function
 
     env = {k: v for k, v in os.environ.items()
            if k not in ("KAFKA_BOOTSTRAP_SERVER", "ELASTICSEARCH_URL", "ELASTICSEARCH_API_KEY")}
@@ -146,7 +149,7 @@ def main():
         inits.append(init)
         firsts.append(first)
     last = json.dumps(answer)
-    print(f"{args.function}: {args.runs} cold starts, secret `{args.secret}` from {env.get('AWS_ENDPOINT_URL')}")
+    print(f"{args.function} ({binary}): {args.runs} cold starts, secret `{args.secret}` from {env.get('AWS_ENDPOINT_URL')}")
     for name, values in (("init (to first `next`)", inits), ("first invocation answered", firsts)):
         values.sort()
         print(f"  {name:28} median {statistics.median(values):6.1f} ms   "
