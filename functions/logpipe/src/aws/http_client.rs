@@ -33,19 +33,7 @@ impl ReqwestHttpClient {
     pub fn shared() -> SharedHttpClient {
         SharedHttpClient::new(Self::default())
     }
-}
 
-impl HttpClient for ReqwestHttpClient {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        _components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        self.connector((settings.connect_timeout(), settings.read_timeout()))
-    }
-}
-
-impl ReqwestHttpClient {
     fn connector(&self, timeouts: Timeouts) -> SharedHttpConnector {
         let mut connectors = self
             .connectors
@@ -58,6 +46,16 @@ impl ReqwestHttpClient {
     }
 }
 
+impl HttpClient for ReqwestHttpClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.connector((settings.connect_timeout(), settings.read_timeout()))
+    }
+}
+
 /// One `reqwest` client (one connection pool) with one set of timeouts.
 #[derive(Debug)]
 struct Connector {
@@ -67,7 +65,11 @@ struct Connector {
 
 impl Connector {
     fn new((connect, read): Timeouts) -> Self {
-        let mut builder = reqwest::Client::builder();
+        // As the SDK's own client: redirects and content encodings go to the SDK as they came
+        // (a redirect is for the SDK to report, and a body's checksum is of its bytes as sent).
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_gzip();
         if let Some(timeout) = connect {
             builder = builder.connect_timeout(timeout);
         }
@@ -202,6 +204,53 @@ mod tests {
             "{seen}"
         );
         assert!(seen.ends_with("\r\n\r\n{\"SecretId\":\"s\"}"), "{seen}");
+    }
+
+    /// Answers one request with `answer`, returning what the server read.
+    async fn answer_once(answer: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let url = format!("http://{}/key", listener.local_addr().expect("an address"));
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let seen = read_request(&mut socket).await;
+            socket
+                .write_all(answer.as_bytes())
+                .await
+                .expect("the answer");
+            seen
+        });
+        (url, server)
+    }
+
+    #[tokio::test]
+    async fn redirects_and_encoded_bodies_reach_the_sdk_as_they_came() {
+        let (url, server) = answer_once(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.1:1/key\r\ncontent-length: 0\r\n\r\n",
+        )
+        .await;
+        let connector = Connector::new((Some(Duration::from_secs(5)), None));
+        let response = connector.call(request(&url, "")).await.expect("an answer");
+        assert_eq!(response.status().as_u16(), 307, "not followed");
+        server.await.expect("the server");
+
+        // Not gzip at all: a client that decoded it would fail.
+        let (url, server) = answer_once(
+            "HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 5\r\n\r\nplain",
+        )
+        .await;
+        let response = connector.call(request(&url, "")).await.expect("an answer");
+        assert_eq!(response.headers().get("content-encoding"), Some("gzip"));
+        let body = ByteStream::new(response.into_body())
+            .collect()
+            .await
+            .expect("the body");
+        assert_eq!(body.into_bytes().as_ref(), b"plain");
+        assert!(
+            !server
+                .await
+                .expect("the server")
+                .contains("accept-encoding")
+        );
     }
 
     #[tokio::test]
