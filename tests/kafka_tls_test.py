@@ -100,7 +100,8 @@ def wait_for_port(port, process, timeout=30):
 @pytest.fixture(scope="module", params=[("ec", "TLSv1.3"), ("rsa", "TLSv1.2")], ids=["ec-tls1.3", "rsa-tls1.2"])
 def tls_broker(request, tmp_path_factory):
     """A tansu reachable only through a TLS front, with a certificate of the given key type,
-    the front allowing only the given protocol version; yields (bootstrap, certificates, front)."""
+    the front allowing only the given protocol version; yields (bootstrap, certificates, front,
+    version)."""
     algorithm, version = request.param
     certificates = make_certificates(tmp_path_factory.mktemp(f"kafka-tls-{algorithm}"), algorithm=algorithm)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
