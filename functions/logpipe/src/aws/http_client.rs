@@ -167,21 +167,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_and_its_answer_pass_through_unchanged() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let url = format!(
-            "http://{}/path?q=1",
-            listener.local_addr().expect("an address")
-        );
-        let server = tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.expect("a connection");
-            let seen = read_request(&mut socket).await;
-            let answer = "HTTP/1.1 400 Bad Request\r\ncontent-length: 5\r\nx-amzn-requestid: r-1\r\n\r\nhello";
-            socket
-                .write_all(answer.as_bytes())
-                .await
-                .expect("the answer");
-            seen
-        });
+        let (base, server) = answer_once(
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 5\r\nx-amzn-requestid: r-1\r\n\r\nhello",
+        )
+        .await;
+        let url = format!("{base}/path?q=1");
 
         let connector =
             Connector::new((Some(Duration::from_secs(5)), Some(Duration::from_secs(5))));
@@ -206,10 +196,11 @@ mod tests {
         assert!(seen.ends_with("\r\n\r\n{\"SecretId\":\"s\"}"), "{seen}");
     }
 
-    /// Answers one request with `answer`, returning what the server read.
+    /// A server on 127.0.0.1 that answers one request with `answer`: its base URL, and the
+    /// task that ends with the request it read.
     async fn answer_once(answer: &'static str) -> (String, tokio::task::JoinHandle<String>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let url = format!("http://{}/key", listener.local_addr().expect("an address"));
+        let base = format!("http://{}", listener.local_addr().expect("an address"));
         let server = tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.expect("a connection");
             let seen = read_request(&mut socket).await;
@@ -219,25 +210,27 @@ mod tests {
                 .expect("the answer");
             seen
         });
-        (url, server)
+        (base, server)
     }
 
     #[tokio::test]
     async fn redirects_and_encoded_bodies_reach_the_sdk_as_they_came() {
-        let (url, server) = answer_once(
+        let (base, server) = answer_once(
             "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.1:1/key\r\ncontent-length: 0\r\n\r\n",
         )
         .await;
+        let url = format!("{base}/key");
         let connector = Connector::new((Some(Duration::from_secs(5)), None));
         let response = connector.call(request(&url, "")).await.expect("an answer");
         assert_eq!(response.status().as_u16(), 307, "not followed");
         server.await.expect("the server");
 
         // Not gzip at all: a client that decoded it would fail.
-        let (url, server) = answer_once(
+        let (base, server) = answer_once(
             "HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 5\r\n\r\nplain",
         )
         .await;
+        let url = format!("{base}/key");
         let response = connector.call(request(&url, "")).await.expect("an answer");
         assert_eq!(response.headers().get("content-encoding"), Some("gzip"));
         let body = ByteStream::new(response.into_body())
