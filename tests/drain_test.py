@@ -19,6 +19,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import eshttp
+from kafka_front import broker_behind_front
 from lambda_emulator import LambdaEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,3 +139,22 @@ def test_the_indexer_lambda_drains_when_asked(pipeline):
         assert answer["stopped"] == "caught_up"
         assert answer["records"] == 2000 + len(BAD_LINES) - 1500
     assert counts(pipeline) == (2000, len(BAD_LINES))
+
+
+def test_a_drain_whose_broker_answers_slowly_stops_only_once_it_has_read_everything(pipeline, tmp_path):
+    # Each piece of the broker's answers held back 1 s: after the group assigns the partitions,
+    # the committed offsets, the start offsets and the first fetch take seconds, more than the
+    # 1 s of idleness after which a drain asks whether it has caught up. Empty polls then say
+    # nothing: the partitions' high watermarks do.
+    with broker_behind_front(tmp_path / "tansu.log", delay=1.0) as (bootstrap, _):
+        env = dict(pipeline, KAFKA_BOOTSTRAP_SERVER=bootstrap)
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        for future in admin.create_topics([NewTopic(env["KAFKA_TOPIC"], 3, 1)]).values():
+            future.result(30)
+        done = subprocess.run([LOGPIPE, "produce", "-q", "-n", "500", "--seed", "35"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+
+        report = drain(env, "--idle-seconds", "1")
+    assert (report["records"], report["indexed"], report["stopped"]) == (500, 500, "caught_up")
+    assert eshttp.count(pipeline["ELASTICSEARCH_INDEX"]) == 500

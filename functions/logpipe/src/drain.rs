@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::indexer::{BatchReport, IncomingRecord, Indexer};
-use crate::kafka::{ConsumerError, LogConsumer};
+use crate::kafka::{ConsumerError, IdleWatch, LogConsumer};
 use crate::metrics::print_emf;
 
 /// Records per batch and bytes per batch, as an event-source mapping delivers.
@@ -85,7 +85,8 @@ pub enum Stopped {
     MaxRecords,
     /// `max_seconds` or the invocation's deadline reached.
     Time,
-    /// No record for `idle_seconds`: the group has caught up.
+    /// No record for `idle_seconds`, and every partition read up to its high
+    /// watermark: the group has caught up.
     CaughtUp,
     /// A batch had records that were neither indexed nor dead-lettered
     /// (after the retries, where there are any: the local event-source
@@ -152,9 +153,8 @@ pub async fn drain(
 ) -> Result<DrainReport, DrainError> {
     let started = Instant::now();
     let stop_polling = deadline.min(started + Duration::from_secs_f64(request.max_seconds));
-    let idle = Duration::from_secs_f64(request.idle_seconds);
+    let mut idle = IdleWatch::new(Duration::from_secs_f64(request.idle_seconds));
     let mut report = DrainReport::new();
-    let mut idle_since: Option<Instant> = None;
 
     report.stopped = loop {
         let now = Instant::now();
@@ -169,16 +169,12 @@ pub async fn drain(
             .next_batch(room, BATCH_BYTES, POLL_WAIT.min(stop_polling - now))
             .await?;
         if batch.is_empty() {
-            // Joining the group takes a while: idle time counts from the assignment.
-            if consumer.is_assigned() {
-                let since = *idle_since.get_or_insert(now);
-                if since.elapsed() >= idle {
-                    break Stopped::CaughtUp;
-                }
+            if idle.caught_up(consumer, Instant::now(), stop_polling) {
+                break Stopped::CaughtUp;
             }
             continue;
         }
-        idle_since = None;
+        idle.reset();
 
         let outcome = indexer.index(&batch, deadline).await;
         report.add(&outcome);

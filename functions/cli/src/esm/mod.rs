@@ -26,7 +26,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use logpipe::indexer::{BatchItemFailure, KafkaItemIdentifier};
-use logpipe::kafka::{ConsumerError, LogConsumer};
+use logpipe::kafka::{ConsumerError, IdleWatch, LogConsumer};
 use logpipe::kafka_event::{
     Event, EventOrigin, EventRecord, MAX_EVENT_BYTES, MAX_EVENT_RECORDS, events,
 };
@@ -311,7 +311,7 @@ pub async fn run(
         error: None,
     };
     let mut first_record: Option<Instant> = None;
-    let mut idle_since: Option<Instant> = None;
+    let mut idle = IdleWatch::new(options.idle);
     report.stopped = 'poll: loop {
         let now = Instant::now();
         if report.records >= options.max_records {
@@ -330,13 +330,12 @@ pub async fn run(
             )
             .await?;
         if records.is_empty() {
-            // Joining the group takes a while: idle time counts from the assignment.
-            if consumer.is_assigned() && idle_since.get_or_insert(now).elapsed() >= options.idle {
+            if idle.caught_up(consumer, Instant::now(), stop_polling) {
                 break Stopped::CaughtUp;
             }
             continue;
         }
-        idle_since = None;
+        idle.reset();
         let first_record = *first_record.get_or_insert(now);
 
         for event in events(

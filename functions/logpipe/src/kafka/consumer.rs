@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -68,10 +68,57 @@ impl LogConsumer {
 
     /// Whether the group has given this member any partition yet (joining
     /// takes a while; until then an empty poll says nothing).
-    pub fn is_assigned(&self) -> bool {
+    fn is_assigned(&self) -> bool {
         self.consumer
             .assignment()
             .is_ok_and(|assignment| assignment.count() > 0)
+    }
+
+    /// Whether this member has read all its partitions held a moment ago: on
+    /// each, the next offset it reads has reached the high watermark. An empty
+    /// poll alone does not say so: the first fetch after joining the group can
+    /// take seconds on a slow broker or a busy machine. Asks the broker
+    /// (blocking, up to `timeout` a request), so it is for idle moments only.
+    pub fn caught_up(&self, timeout: Duration) -> Result<bool, ConsumerError> {
+        let position = self
+            .consumer
+            .position()
+            .map_err(|e| ConsumerError::new(&self.topic, "read its position", e))?;
+        if position.count() == 0 {
+            return Ok(false);
+        }
+        // Partitions not read from yet start where the group committed.
+        let committed = if position
+            .elements()
+            .iter()
+            .all(|p| p.offset() != Offset::Invalid)
+        {
+            position.clone()
+        } else {
+            self.consumer
+                .committed_offsets(position.clone(), timeout)
+                .map_err(|e| ConsumerError::new(&self.topic, "read the committed offsets", e))?
+        };
+        for element in position.elements() {
+            let partition = element.partition();
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(&self.topic, partition, timeout)
+                .map_err(|e| {
+                    ConsumerError::new(
+                        &self.topic,
+                        format!("read partition {partition}'s watermarks"),
+                        e,
+                    )
+                })?;
+            let committed = committed
+                .find_partition(&self.topic, partition)
+                .map_or(Offset::Invalid, |c| c.offset());
+            if next_offset(element.offset(), committed, low) < high {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Waits up to `wait` for a first record, then takes whatever else is
@@ -133,10 +180,86 @@ impl LogConsumer {
     }
 }
 
+/// The offset a member reads next from a partition: where it is, else where
+/// the group committed, else the partition's start (`auto.offset.reset` is
+/// `earliest`).
+fn next_offset(position: Offset, committed: Offset, low: i64) -> i64 {
+    match (position, committed) {
+        (Offset::Offset(next), _) | (_, Offset::Offset(next)) => next,
+        _ => low,
+    }
+}
+
+/// When a consumer whose polls come back empty has caught up: nothing for
+/// `idle` since it was given partitions, and then [`LogConsumer::caught_up`].
+/// Not caught up (records wait that the fetch has not brought yet, or the
+/// broker did not answer): another `idle` of polling before asking again.
+pub struct IdleWatch {
+    idle: Duration,
+    since: Option<Instant>,
+}
+
+impl IdleWatch {
+    pub fn new(idle: Duration) -> Self {
+        IdleWatch { idle, since: None }
+    }
+
+    /// A poll brought records.
+    pub fn reset(&mut self) {
+        self.since = None;
+    }
+
+    /// After an empty poll at `now`; the broker's answers are awaited up to
+    /// `until` at most.
+    pub fn caught_up(&mut self, consumer: &LogConsumer, now: Instant, until: Instant) -> bool {
+        // Joining the group takes a while: idle time counts from the assignment.
+        if !consumer.is_assigned() {
+            return false;
+        }
+        let since = *self.since.get_or_insert(now);
+        if now.duration_since(since) < self.idle {
+            return false;
+        }
+        let timeout = CAUGHT_UP_TIMEOUT.min(until.saturating_duration_since(now));
+        match consumer.caught_up(timeout) {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::info!(
+                    topic = consumer.topic(),
+                    "idle, but records wait: polling on"
+                );
+                self.since = Some(now);
+                false
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not tell whether the consumer has caught up: polling on");
+                self.since = Some(now);
+                false
+            }
+        }
+    }
+}
+
+/// The longest a caught-up check waits for each of the broker's answers.
+const CAUGHT_UP_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn incoming(topic: &Arc<str>, message: &BorrowedMessage<'_>) -> IncomingRecord {
     let value = message.payload().map(<[u8]>::to_vec).ok_or(Undecodable {
         reason: "the record has no value".into(),
         raw: None,
     });
     IncomingRecord::new(topic.clone(), message.partition(), message.offset(), value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_offset_is_the_position_else_the_committed_offset_else_the_start() {
+        assert_eq!(next_offset(Offset::Offset(7), Offset::Offset(3), 0), 7);
+        assert_eq!(next_offset(Offset::Invalid, Offset::Offset(3), 0), 3);
+        assert_eq!(next_offset(Offset::Invalid, Offset::Invalid, 5), 5);
+        assert_eq!(next_offset(Offset::Invalid, Offset::Beginning, 5), 5);
+    }
 }

@@ -5,7 +5,7 @@ mod context;
 mod msk_iam;
 mod producer;
 
-pub use consumer::{ConsumerError, LogConsumer};
+pub use consumer::{ConsumerError, IdleWatch, LogConsumer};
 pub use context::{Deliveries, KafkaContext};
 pub use msk_iam::{MskIamError, MskIamToken};
 pub use producer::{LogProducer, ProduceReport};

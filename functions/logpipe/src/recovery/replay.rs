@@ -19,7 +19,7 @@ use super::location::{Location, LocationError};
 use super::s3::{S3Error, S3Store};
 use crate::config::KafkaSettings;
 use crate::indexer::{BatchReport, IncomingRecord, Indexer};
-use crate::kafka::{ConsumerError, LogConsumer};
+use crate::kafka::{ConsumerError, IdleWatch, LogConsumer};
 use crate::metrics::print_emf;
 
 /// Replay's consumer group on a Kafka destination, unless the request names one.
@@ -439,8 +439,7 @@ async fn from_kafka(
     report: &mut ReplayReport,
     progress: &mut dyn FnMut(&ReplayReport),
 ) -> Result<Stopped, ReplayError> {
-    let idle = Duration::from_secs_f64(request.idle_seconds);
-    let mut idle_since: Option<Instant> = None;
+    let mut idle = IdleWatch::new(Duration::from_secs_f64(request.idle_seconds));
     let mut commits = Commits::default();
     loop {
         let now = Instant::now();
@@ -462,12 +461,12 @@ async fn from_kafka(
             })
             .await?;
         if messages.is_empty() {
-            if consumer.is_assigned() && idle_since.get_or_insert(now).elapsed() >= idle {
+            if idle.caught_up(consumer, Instant::now(), stop) {
                 return Ok(Stopped::Done);
             }
             continue;
         }
-        idle_since = None;
+        idle.reset();
 
         // All the messages' records in one batch, as an event would bring them.
         let mut records = Vec::new();
