@@ -9,21 +9,32 @@ SHELL := /bin/bash
 CARGO ?= cargo
 STACK := infra/local/stack
 
-.PHONY: prerequisites prerequisites-sam test lint unit fuzz-short bins stack-test stack-test+sam-build workflow-check template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
+.PHONY: prerequisites prerequisites-sam setup test lint unit fuzz-short bins stack-test stack-test+sam-build workflow-check template-lint sam-build sam-test bench bench-stack demo build fuzz stack-start stack-stop
 
 # `make test` runs its stages one after another (the arm64 build beside the stack tests), each
 # through `make <stage>`, and prints each stage's wall time as it ends and all of them at the end
-# (CI's log shows where the time goes).
+# (CI's log shows where the time goes). What the later stages install and that is mostly
+# downloads (`setup`: the SAM CLI's and Airflow's venvs, the stack's venv and servers) is set up
+# beside the first, compiling stages; `template-lint`, the first stage that needs it, waits for it.
 TEST_STAGES := lint unit fuzz-short bins template-lint stack-test+sam-build workflow-check sam-test
+SETUP_LOG := .local/setup.log
 
 test: prerequisites-sam
-	@set -o pipefail; times=(); total=$$SECONDS; \
+	@set -o pipefail; mkdir -p .local; times=(); total=$$SECONDS; status=0; \
+	( $(MAKE) --no-print-directory setup > $(SETUP_LOG) 2>&1 ) & setup=$$!; \
 	for stage in $(TEST_STAGES); do \
+	  if [[ $$stage == template-lint ]]; then \
+	    start=$$SECONDS; wait $$setup; status=$$?; setup=; \
+	    times+=("$$(printf '%-15s %5d s' 'setup (waited)' $$((SECONDS - start)))"); \
+	    echo "make test: $${times[-1]}, exit $$status; its last lines:"; tail -n 15 $(SETUP_LOG); \
+	    ((status == 0)) || break; \
+	  fi; \
 	  start=$$SECONDS; $(MAKE) --no-print-directory $$stage; status=$$?; \
 	  times+=("$$(printf '%-15s %5d s' $$stage $$((SECONDS - start)))"); \
 	  echo "make test: $${times[-1]}$$( ((status)) && echo ' FAILED')"; \
 	  ((status == 0)) || break; \
 	done; \
+	[[ -z "$$setup" ]] || wait $$setup; \
 	echo "make test: stage wall times"; printf '  %s\n' "$${times[@]}"; \
 	echo "make test: total $$((SECONDS - total)) s"; exit $$status
 
@@ -39,6 +50,12 @@ prerequisites-sam:
 
 lint unit bins fuzz fuzz-short stack-test workflow-check template-lint sam-build build demo bench stack-start: prerequisites
 sam-test: prerequisites-sam
+
+# The venvs and servers the stages after the Rust ones use (each step quick when done before).
+setup: prerequisites-sam
+	$(STACK) install-sam-cli
+	infra/local/airflow
+	LOGPIPE_KAFKA_STORAGE=sqlite $(STACK) install
 
 lint:
 	$(CARGO) fmt --all -- --check
