@@ -123,17 +123,20 @@ impl<'a> Cursor<'a> {
         })
     }
 
+    #[inline(always)]
     pub(super) fn rest(&self) -> &'a [u8] {
         &self.line.as_bytes()[self.pos..]
     }
 
     #[cold]
+    #[inline(never)]
     pub(super) fn missing(&self, field: Field) -> ParseError {
         ParseError::new(field, self.pos, Problem::Missing)
     }
 
     /// Consumes `literal`, whose length is known at compile time so that
     /// the comparison is a load or two rather than a call.
+    #[inline(always)]
     pub(super) fn expect<const N: usize>(
         &mut self,
         literal: &[u8; N],
@@ -151,6 +154,7 @@ impl<'a> Cursor<'a> {
     /// Why what [`expect`](Self::expect) wanted is not at the cursor; kept
     /// out of line so that the usual path stays small enough to inline.
     #[cold]
+    #[inline(never)]
     fn not_there(&self, field: Field, expected: &'static str) -> ParseError {
         match self.line.get(self.pos..) {
             None | Some("") => self.missing(field),
@@ -188,6 +192,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A space-free token, ending at the next space or at the end of the line.
+    #[inline]
     pub(super) fn token(&mut self, field: Field) -> Result<(usize, &'a str), ParseError> {
         let start = self.pos;
         let rest = self.rest();
