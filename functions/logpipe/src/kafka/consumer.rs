@@ -88,16 +88,18 @@ impl LogConsumer {
             return Ok(false);
         }
         // Partitions not read from yet start where the group committed.
-        let committed = if position
+        let unread = position
             .elements()
             .iter()
-            .all(|p| p.offset() != Offset::Invalid)
-        {
-            position.clone()
-        } else {
-            self.consumer
+            .any(|p| p.offset() == Offset::Invalid);
+        let committed = if unread {
+            let offsets = self
+                .consumer
                 .committed_offsets(position.clone(), timeout)
-                .map_err(|e| ConsumerError::new(&self.topic, "read the committed offsets", e))?
+                .map_err(|e| ConsumerError::new(&self.topic, "read the committed offsets", e))?;
+            Some(offsets)
+        } else {
+            None
         };
         for element in position.elements() {
             let partition = element.partition();
@@ -112,7 +114,8 @@ impl LogConsumer {
                     )
                 })?;
             let committed = committed
-                .find_partition(&self.topic, partition)
+                .as_ref()
+                .and_then(|offsets| offsets.find_partition(&self.topic, partition))
                 .map_or(Offset::Invalid, |c| c.offset());
             if next_offset(element.offset(), committed, low) < high {
                 return Ok(false);
