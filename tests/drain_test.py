@@ -142,7 +142,7 @@ def test_the_indexer_lambda_drains_when_asked(pipeline):
 
 
 def test_a_drain_whose_broker_answers_slowly_stops_only_once_it_has_read_everything(pipeline, tmp_path):
-    # Each piece of the broker's answers held back 1 s: after the group assigns the partitions,
+    # Every piece of the broker's answers arrives 1 s late: after the group assigns the partitions,
     # the committed offsets, the start offsets and the first fetch take seconds, more than the
     # 1 s of idleness after which a drain asks whether it has caught up. Empty polls then say
     # nothing: the partitions' high watermarks do.

@@ -32,25 +32,15 @@ class Front:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
-    async def _pipe(self, reader, writer):
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
-
-    async def _late_pipe(self, reader, writer):
-        """`_pipe`, each piece written `self.delay` after it arrived: a latency, the pieces still
-        flowing one after another as they came."""
+    async def _pipe(self, reader, writer, delay=0.0):
+        """Bytes from `reader` to `writer`, each piece written `delay` after it arrived: a
+        latency, the pieces still flowing one after another as they came."""
         pieces = asyncio.Queue()
 
         async def write():
             while (piece := await pieces.get()) is not None:
                 arrived, data = piece
-                await asyncio.sleep(max(0.0, arrived + self.delay - self.loop.time()))
+                await asyncio.sleep(max(0.0, arrived + delay - self.loop.time()))
                 writer.write(data)
                 await writer.drain()
 
@@ -78,8 +68,8 @@ class Front:
             client_writer.close()
             return
         try:
-            answers = self._late_pipe if self.delay else self._pipe
-            await asyncio.gather(self._pipe(client_reader, broker_writer), answers(broker_reader, client_writer))
+            await asyncio.gather(self._pipe(client_reader, broker_writer),
+                                 self._pipe(broker_reader, client_writer, self.delay))
         except asyncio.CancelledError:
             pass  # the front is closing
 
