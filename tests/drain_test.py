@@ -145,7 +145,7 @@ def test_a_drain_whose_broker_answers_slowly_stops_only_once_it_has_read_everyth
     # Every piece of the broker's answers arrives 1 s late: after the group assigns the partitions,
     # the committed offsets, the start offsets and the first fetch take seconds, more than the
     # 1 s of idleness after which a drain asks whether it has caught up. Empty polls then say
-    # nothing: the partitions' high watermarks do.
+    # nothing: the fetcher's word that it has reached each partition's end does.
     with broker_behind_front(tmp_path / "tansu.log", delay=1.0) as (bootstrap, _):
         env = dict(pipeline, KAFKA_BOOTSTRAP_SERVER=bootstrap)
         admin = AdminClient({"bootstrap.servers": bootstrap})

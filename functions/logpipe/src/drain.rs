@@ -85,8 +85,8 @@ pub enum Stopped {
     MaxRecords,
     /// `max_seconds` or the invocation's deadline reached.
     Time,
-    /// No record for `idle_seconds`, and every partition read up to its high
-    /// watermark: the group has caught up.
+    /// No record for `idle_seconds`, and the fetch of every partition has
+    /// reached its end: the group has caught up.
     CaughtUp,
     /// A batch had records that were neither indexed nor dead-lettered
     /// (after the retries, where there are any: the local event-source
@@ -169,7 +169,7 @@ pub async fn drain(
             .next_batch(room, BATCH_BYTES, POLL_WAIT.min(stop_polling - now))
             .await?;
         if batch.is_empty() {
-            if idle.caught_up(consumer, Instant::now(), stop_polling) {
+            if idle.caught_up(consumer, Instant::now()) {
                 break Stopped::CaughtUp;
             }
             continue;

@@ -330,7 +330,7 @@ pub async fn run(
             )
             .await?;
         if records.is_empty() {
-            if idle.caught_up(consumer, Instant::now(), stop_polling) {
+            if idle.caught_up(consumer, Instant::now()) {
                 break Stopped::CaughtUp;
             }
             continue;

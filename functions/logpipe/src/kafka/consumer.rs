@@ -1,8 +1,8 @@
 //! The drain mode's consumer: a member of the indexer's consumer group that
 //! commits only offsets whose records were handled.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -37,6 +37,9 @@ impl ConsumerError {
 pub struct LogConsumer {
     consumer: StreamConsumer<KafkaContext>,
     topic: Arc<str>,
+    /// The partitions whose fetch has reached the end, as librdkafka reports
+    /// it, with no record from them since.
+    at_end: Mutex<PartitionEnds>,
 }
 
 impl LogConsumer {
@@ -49,7 +52,10 @@ impl LogConsumer {
             // A group without committed offsets starts at the beginning: the
             // original's `latest` skipped whatever arrived before its first run.
             .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000");
+            .set("session.timeout.ms", "10000")
+            // The fetcher says when it has reached a partition's end: the
+            // only sure sign of having caught up (see `caught_up`).
+            .set("enable.partition.eof", "true");
         let consumer: StreamConsumer<KafkaContext> = config
             .create_with_context(KafkaContext::new(settings))
             .map_err(|e| ConsumerError::new(&settings.topic, "be created", e))?;
@@ -59,6 +65,7 @@ impl LogConsumer {
         Ok(LogConsumer {
             consumer,
             topic: settings.topic.as_str().into(),
+            at_end: Mutex::default(),
         })
     }
 
@@ -74,54 +81,22 @@ impl LogConsumer {
             .is_ok_and(|assignment| assignment.count() > 0)
     }
 
-    /// Whether this member has read all its partitions held a moment ago: on
-    /// each, the next offset it reads has reached the high watermark. An empty
-    /// poll alone does not say so: the first fetch after joining the group can
-    /// take seconds on a slow broker or a busy machine. Asks the broker
-    /// (blocking, up to `timeout` a request), so it is for idle moments only.
-    pub fn caught_up(&self, timeout: Duration) -> Result<bool, ConsumerError> {
-        let position = self
-            .consumer
-            .position()
-            .map_err(|e| ConsumerError::new(&self.topic, "read its position", e))?;
-        if position.count() == 0 {
-            return Ok(false);
-        }
-        // Partitions not read from yet start where the group committed.
-        let unread = position
-            .elements()
-            .iter()
-            .any(|p| p.offset() == Offset::Invalid);
-        let committed = if unread {
-            let offsets = self
-                .consumer
-                .committed_offsets(position.clone(), timeout)
-                .map_err(|e| ConsumerError::new(&self.topic, "read the committed offsets", e))?;
-            Some(offsets)
-        } else {
-            None
+    /// Whether this member has read all the partitions it holds: the fetch of
+    /// each has reached the partition's end (librdkafka's partition-EOF, sent
+    /// when a fetch at the high watermark comes back empty) and brought no
+    /// record since. An empty poll alone does not say so: the first fetch after
+    /// joining the group can take seconds on a slow broker or a busy machine.
+    /// Asks the broker nothing: the fetcher's own answers decide.
+    pub fn caught_up(&self) -> bool {
+        let Ok(assignment) = self.consumer.assignment() else {
+            return false;
         };
-        for element in position.elements() {
-            let partition = element.partition();
-            let (low, high) = self
-                .consumer
-                .fetch_watermarks(&self.topic, partition, timeout)
-                .map_err(|e| {
-                    ConsumerError::new(
-                        &self.topic,
-                        format!("read partition {partition}'s watermarks"),
-                        e,
-                    )
-                })?;
-            let committed = committed
-                .as_ref()
-                .and_then(|offsets| offsets.find_partition(&self.topic, partition))
-                .map_or(Offset::Invalid, |c| c.offset());
-            if next_offset(element.offset(), committed, low) < high {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        let held: Vec<i32> = assignment
+            .elements_for_topic(&self.topic)
+            .iter()
+            .map(|p| p.partition())
+            .collect();
+        self.at_end.lock().is_ok_and(|at_end| at_end.cover(&held))
     }
 
     /// Waits up to `wait` for a first record, then takes whatever else is
@@ -151,17 +126,28 @@ impl LogConsumer {
         let mut batch = Vec::new();
         let mut bytes = 0;
         let mut wait = wait;
+        // Noted here and applied once a batch: a lock per record would be
+        // wasted, and a lock guard cannot be held across the awaits.
+        let mut ends = EndEvents::default();
         while batch.len() < max_records && bytes < max_bytes {
             let message = match tokio::time::timeout(wait, self.consumer.recv()).await {
                 Err(_elapsed) => break,
+                Ok(Err(KafkaError::PartitionEOF(partition))) => {
+                    ends.reached(partition);
+                    continue;
+                }
                 Ok(message) => {
                     message.map_err(|e| ConsumerError::new(&self.topic, "read a record", e))?
                 }
             };
+            ends.read_from(message.partition());
             bytes += message.payload_len();
             batch.push(convert(&message));
             // Later records only if they are already fetched.
             wait = Duration::from_millis(5);
+        }
+        if let Ok(mut at_end) = self.at_end.lock() {
+            at_end.apply(&ends);
         }
         Ok(batch)
     }
@@ -183,20 +169,49 @@ impl LogConsumer {
     }
 }
 
-/// The offset a member reads next from a partition: where it is, else where
-/// the group committed, else the partition's start (`auto.offset.reset` is
-/// `earliest`).
-fn next_offset(position: Offset, committed: Offset, low: i64) -> i64 {
-    match (position, committed) {
-        (Offset::Offset(next), _) | (_, Offset::Offset(next)) => next,
-        _ => low,
+/// The partitions whose fetch has reached the end.
+#[derive(Debug, Default)]
+struct PartitionEnds(BTreeSet<i32>);
+
+impl PartitionEnds {
+    fn apply(&mut self, events: &EndEvents) {
+        for &(partition, at_end) in &events.0 {
+            if at_end {
+                self.0.insert(partition);
+            } else {
+                self.0.remove(&partition);
+            }
+        }
+    }
+
+    /// Whether every one of `held` (at least one) is at its end.
+    fn cover(&self, held: &[i32]) -> bool {
+        !held.is_empty() && held.iter().all(|p| self.0.contains(p))
+    }
+}
+
+/// What one batch's reads said of the partitions' ends, in the order said:
+/// a partition's last word counts.
+#[derive(Debug, Default)]
+struct EndEvents(Vec<(i32, bool)>);
+
+impl EndEvents {
+    fn reached(&mut self, partition: i32) {
+        self.0.push((partition, true));
+    }
+
+    fn read_from(&mut self, partition: i32) {
+        // Consecutive records of a partition say nothing new.
+        if self.0.last() != Some(&(partition, false)) {
+            self.0.push((partition, false));
+        }
     }
 }
 
 /// When a consumer whose polls come back empty has caught up: nothing for
 /// `idle` since it was given partitions, and then [`LogConsumer::caught_up`].
-/// Not caught up (records wait that the fetch has not brought yet, or the
-/// broker did not answer): another `idle` of polling before asking again.
+/// Not caught up (a partition's fetch has not reached its end yet): another
+/// `idle` of polling before asking again.
 pub struct IdleWatch {
     idle: Duration,
     since: Option<Instant>,
@@ -212,9 +227,8 @@ impl IdleWatch {
         self.since = None;
     }
 
-    /// After an empty poll at `now`; the broker's answers are awaited up to
-    /// `until` at most.
-    pub fn caught_up(&mut self, consumer: &LogConsumer, now: Instant, until: Instant) -> bool {
+    /// After an empty poll at `now`.
+    pub fn caught_up(&mut self, consumer: &LogConsumer, now: Instant) -> bool {
         // Joining the group takes a while: idle time counts from the assignment.
         if !consumer.is_assigned() {
             return false;
@@ -223,28 +237,17 @@ impl IdleWatch {
         if now.duration_since(since) < self.idle {
             return false;
         }
-        let timeout = CAUGHT_UP_TIMEOUT.min(until.saturating_duration_since(now));
-        match consumer.caught_up(timeout) {
-            Ok(true) => true,
-            Ok(false) => {
-                tracing::info!(
-                    topic = consumer.topic(),
-                    "idle, but records wait: polling on"
-                );
-                self.since = Some(now);
-                false
-            }
-            Err(error) => {
-                tracing::warn!(%error, "could not tell whether the consumer has caught up: polling on");
-                self.since = Some(now);
-                false
-            }
+        if consumer.caught_up() {
+            return true;
         }
+        tracing::info!(
+            topic = consumer.topic(),
+            "idle, but a partition's fetch has not reached its end: polling on"
+        );
+        self.since = Some(now);
+        false
     }
 }
-
-/// The longest a caught-up check waits for each of the broker's answers.
-const CAUGHT_UP_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn incoming(topic: &Arc<str>, message: &BorrowedMessage<'_>) -> IncomingRecord {
     let value = message.payload().map(<[u8]>::to_vec).ok_or(Undecodable {
@@ -258,11 +261,29 @@ fn incoming(topic: &Arc<str>, message: &BorrowedMessage<'_>) -> IncomingRecord {
 mod tests {
     use super::*;
 
+    fn ends(events: &[(i32, bool)]) -> PartitionEnds {
+        let mut ends = PartitionEnds::default();
+        ends.apply(&EndEvents(events.to_vec()));
+        ends
+    }
+
     #[test]
-    fn the_next_offset_is_the_position_else_the_committed_offset_else_the_start() {
-        assert_eq!(next_offset(Offset::Offset(7), Offset::Offset(3), 0), 7);
-        assert_eq!(next_offset(Offset::Invalid, Offset::Offset(3), 0), 3);
-        assert_eq!(next_offset(Offset::Invalid, Offset::Invalid, 5), 5);
-        assert_eq!(next_offset(Offset::Invalid, Offset::Beginning, 5), 5);
+    fn a_partition_is_at_its_end_until_a_record_comes_from_it() {
+        assert!(ends(&[(0, true), (1, true)]).cover(&[0, 1]));
+        assert!(!ends(&[(0, true), (1, true), (1, false)]).cover(&[0, 1]));
+        assert!(ends(&[(1, false), (1, true), (0, true)]).cover(&[0, 1]));
+        // A partition never reported at its end, or none held at all.
+        assert!(!ends(&[(0, true)]).cover(&[0, 1]));
+        assert!(!ends(&[(0, true)]).cover(&[]));
+    }
+
+    #[test]
+    fn a_batch_notes_a_run_of_records_once() {
+        let mut events = EndEvents::default();
+        events.reached(2);
+        for partition in [0, 0, 0, 1, 1, 0] {
+            events.read_from(partition);
+        }
+        assert_eq!(events.0, [(2, true), (0, false), (1, false), (0, false)]);
     }
 }

@@ -461,7 +461,7 @@ async fn from_kafka(
             })
             .await?;
         if messages.is_empty() {
-            if idle.caught_up(consumer, Instant::now(), stop) {
+            if idle.caught_up(consumer, Instant::now()) {
                 return Ok(Stopped::Done);
             }
             continue;
